@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    ValidationError,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -19,6 +20,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CASE_FORMAT_VERSION = "1"
 DECISION_FORMAT_VERSION = "1"
@@ -195,21 +197,37 @@ class Case(_Strict):
     @model_validator(mode="after")
     def _dates_not_after_decision(self) -> Case:
         decided_on = self.decided_at.date()
-        checks = {
-            "person.birth_date": self.person.birth_date,
-            "person.entered_us_on": self.person.entered_us_on,
-            "person.lpr_since": self.person.lpr_since,
-            "person.final_order_of_removal_on": self.person.final_order_of_removal_on,
+        checks: dict[tuple, dt.date | None] = {
+            ("person", "birth_date"): self.person.birth_date,
+            ("person", "entered_us_on"): self.person.entered_us_on,
+            ("person", "lpr_since"): self.person.lpr_since,
+            ("person", "final_order_of_removal_on"): self.person.final_order_of_removal_on,
         }
         for i, conviction in enumerate(self.convictions):
-            checks[f"convictions.{i}.convicted_on"] = conviction.convicted_on
+            checks[("convictions", i, "convicted_on")] = conviction.convicted_on
         for i, removed in enumerate(self.person.removed_on):
-            checks[f"person.removed_on.{i}"] = removed
-        for name, value in checks.items():
-            if value is not None and value > decided_on:
-                raise ValueError(f"{name} ({value}) is after decided_at ({decided_on})")
-        if self.person.birth_date is not None and self.person.birth_date.year < 1880:
-            raise ValueError("person.birth_date is implausibly early")
+            checks[("person", "removed_on", i)] = removed
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "date_after_decision",
+                    "{value} is after the decision date {decided_on}",
+                    {"value": str(value), "decided_on": str(decided_on)},
+                ),
+                loc=loc,
+                input=str(value),
+            )
+            for loc, value in checks.items()
+            if value is not None and value > decided_on
+        ]
+        birth = self.person.birth_date
+        if birth is not None and birth.year < 1880:
+            errors.append(InitErrorDetails(
+                type=PydanticCustomError("implausible_date", "implausibly early birth date"),
+                loc=("person", "birth_date"), input=str(birth),
+            ))  # fmt: skip
+        if errors:
+            raise ValidationError.from_exception_data("Case", errors)
         return self
 
 

@@ -1,0 +1,108 @@
+"""Human-readable renderings: a decision explained, a pack described, a what-if summarised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from .law.engine import bind_pack
+from .law.model import Pack
+from .law.schema import Case, Decision
+
+ACTION_WORDS = {
+    "no_action": "No immigration enforcement action",
+    "no_detainer": "No detainer (removable, withheld by policy)",
+    "conditional_detainer": "Conditional detainer — operative only if convicted of the charge",
+    "detainer": "Detainer",
+    "notification_request": "Request for notice of release (no hold)",
+}
+
+
+def render_explanation(console: Console, pack: Pack, case: Case, d: Decision) -> None:
+    head = [
+        f"[bold]{ACTION_WORDS[d.action.value]}[/]",
+        f"Case {d.case_id} under policy {d.policy} (version {d.policy_version}), "
+        f"decided {case.decided_at.isoformat()}; program {case.program.value}; "
+        f"jurisdiction {case.jurisdiction.ori} ({case.jurisdiction.state}).",
+        f"Removable: {'yes' if d.removable else 'no'}.  "
+        f"Priority: {d.priority or 'none'}{' (' + ', '.join(d.priority_bases) + ')' if d.priority_bases else ''}.  "
+        f"Criminal level: {d.level or 'none'}.",
+    ]  # fmt: skip
+    if d.requires_supervisor_approval:
+        head.append("[yellow]A supervisor must approve this action.[/]")
+    console.print(Panel("\n".join(head), title="Recommendation", expand=False))
+    groups: dict[str, list] = {"Findings": [], "Why this action": [], "Also noted": [],
+                               "Information to the police": [], "Discretion factors": []}  # fmt: skip
+    kinds = {r.id: r.kind for r in pack.rules}
+    for reason in d.reasons:
+        kind = kinds.get(reason.rule, "finding")
+        group = {
+            "finding": "Findings", "priority": "Findings", "action": "Why this action",
+            "supervisor": "Also noted", "suppression": "Information to the police",
+            "disclosure": "Information to the police", "factor": "Discretion factors",
+        }[kind]  # fmt: skip
+        groups[group].append(reason)
+    for title, reasons in groups.items():
+        if not reasons:
+            continue
+        console.print(f"\n[bold]{title}[/]")
+        for r in reasons:
+            console.print(f"  • {r.text}", highlight=False)
+            console.print(f"    [dim]{r.rule} — {r.citation}[/]", highlight=False)
+    if not d.lea_disclosure.notify:
+        console.print("\n[bold]Information to the police[/]\n  • Nothing is sent to the arresting agency.")
+    console.print(
+        "\n[dim]Discretion factors are listed for the officer; they are never decided "
+        "automatically (HSAC Task Force II rec. 2).[/]"
+    )
+
+
+def pack_summary(pack: Pack) -> dict[str, Any]:
+    bound = bind_pack(pack)
+    return {
+        "name": pack.name,
+        "version": pack.policy_version,
+        "title": pack.title,
+        "citation": pack.citation,
+        "description": pack.description,
+        "base": pack.base,
+        "action_rules": [
+            {"id": r.id, "rank": r.rank, "outcome": r.outcome, "citation": r.citation, "text": r.text}
+            for r in bound.action_rules
+        ],
+        "rules": [{"id": r.id, "kind": r.kind, "citation": r.citation} for r in pack.rules],
+        "parameters": {
+            name: {"value": p.value, "effective": p.effective, "kind": p.kind,
+                   "citation": p.citation, "rationale": p.rationale}  # fmt: skip
+            for name, p in sorted(pack.parameters.items())
+        },
+    }
+
+
+def render_pack(console: Console, pack: Pack) -> None:
+    console.print(Panel(f"[bold]{pack.title}[/]\n{pack.description}\nSource: {pack.citation}",
+                        title=f"{pack.name} {pack.policy_version}", expand=False))  # fmt: skip
+    actions = Table("rank", "rule", "outcome", "source", title="Action rules (highest rank decides)")
+    for r in bind_pack(pack).action_rules:
+        actions.add_row(str(r.rank), r.id, r.outcome, r.citation)
+    console.print(actions)
+    params = Table("parameter", "value", "kind", "since", "source", "rationale", title="Parameters")
+    for name, p in sorted(pack.parameters.items()):
+        value = p.value if not isinstance(p.value, tuple) or len(p.value) <= 6 else (
+            f"{', '.join(p.value[:6])} … ({len(p.value)} codes)")  # fmt: skip
+        params.add_row(name, str(value), p.kind, str(p.effective), p.citation, p.rationale)
+    console.print(params)
+
+
+def render_evaluation(console: Console, result: Any) -> None:
+    """Summary of a bulk what-if (``bulk.evaluate.EvaluationResult``)."""
+    table = Table("policy", "cases", "seconds", *ACTION_WORDS, title="Actions by policy")
+    for pack_result in result.packs:
+        counts = pack_result.actions
+        table.add_row(pack_result.policy, f"{pack_result.cases:,}", f"{pack_result.seconds:.2f}",
+                      *(f"{counts.get(a, 0):,}" for a in ACTION_WORDS))  # fmt: skip
+    console.print(table)
+    console.print(f"Outputs in {result.out_dir}: " + ", ".join(p.name for p in result.paths))
