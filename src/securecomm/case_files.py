@@ -36,7 +36,12 @@ class CaseInput:
         return f"line {self.line}, {who}: {problems}"
 
     def rejected_record(self) -> dict[str, Any]:
-        return {"line": self.line, "case_id": self.case_id, "errors": self.errors, "input": self.text}
+        return {
+            "line": self.line,
+            "case_id": self.case_id,
+            "errors": self.errors,
+            "input": self.text,
+        }
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -68,7 +73,9 @@ def _parse_text(text: str, line: int) -> CaseInput:
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        return CaseInput(line, text, errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}])
+        return CaseInput(
+            line, text, errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}]
+        )
     return parse_case(obj, line, text)
 
 
@@ -88,7 +95,9 @@ def iter_case_inputs(stream: TextIO) -> Iterator[CaseInput]:
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield CaseInput(1, text[:200], errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}])
+            yield CaseInput(
+                1, text[:200], errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}]
+            )
             return
         for i, obj in enumerate(items, start=1):
             yield parse_case(obj, i, json.dumps(obj))

@@ -34,9 +34,7 @@ app.add_typer(offenses_app, name="offenses")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-PolicyOpt = Annotated[
-    str, typer.Option("--policy", "-p", help="Pack name or variant YAML file.")
-]
+PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Pack name or variant YAML file.")]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -70,9 +68,13 @@ def version() -> None:
 
 @app.command()
 def decide(
-    file: Annotated[str, typer.Argument(help="Case file: JSON, JSON array or JSON Lines; - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="Case file: JSON, JSON array or JSON Lines; - for stdin.")
+    ],
     policy: PolicyOpt = "tfsc-2011",
-    fmt: Annotated[str, typer.Option("--format", help="json (one Decision v1 per line) or table.")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", help="json (one Decision v1 per line) or table.")
+    ] = "json",
     rejected: Annotated[
         Path | None, typer.Option(help="Write rejected cases with their reasons here (JSON Lines).")
     ] = None,
@@ -123,9 +125,13 @@ def decide(
 
 @app.command()
 def explain(
-    case_file: Annotated[str, typer.Argument(metavar="CASE", help="A case file (JSON); - for stdin.")],
+    case_file: Annotated[
+        str, typer.Argument(metavar="CASE", help="A case file (JSON); - for stdin.")
+    ],
     policy: PolicyOpt = "tfsc-2011",
-    case_id: Annotated[str | None, typer.Option(help="Which case, if the file holds several.")] = None,
+    case_id: Annotated[
+        str | None, typer.Option(help="Which case, if the file holds several.")
+    ] = None,
 ) -> None:
     """Explain one decision in plain language, with every rule and its citation."""
     from .case_files import iter_case_inputs
@@ -151,7 +157,9 @@ def explain(
 
 @app.command()
 def policies(
-    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Show one pack in detail.")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="Show one pack in detail.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """List the policy packs with their sources, rules and parameters."""
@@ -187,7 +195,8 @@ def hold_until(
     Only hours on business days count (8 CFR 287.7(d)): Friday 17:00 -> Tuesday 17:00.
     A timestamp without an offset is facility local time.
     """
-    from .law.detainer_clock import DetainerClockError, hold_until as compute, parse_release_time
+    from .law.detainer_clock import DetainerClockError, parse_release_time
+    from .law.detainer_clock import hold_until as compute
 
     failed = False
     for text in timestamps:
@@ -219,7 +228,9 @@ def to_parquet(
         report = cases_to_parquet(stream, dst)
     out.print(f"{report.written} case(s) written to {dst}", highlight=False)
     if report.rejected:
-        err.print(f"{report.rejected} rejected, with reasons, in {report.rejected_path}", highlight=False)
+        err.print(
+            f"{report.rejected} rejected, with reasons, in {report.rejected_path}", highlight=False
+        )
         raise typer.Exit(1)
 
 
@@ -227,7 +238,9 @@ def to_parquet(
 def generate(
     n: Annotated[int, typer.Option("--n", min=1, max=10_000_000, help="How many cases.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same cases).")] = 2011,
-    output: Annotated[Path | None, typer.Option("--out", "-o", help="JSON Lines file (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSON Lines file (default stdout).")
+    ] = None,
 ) -> None:
     """Generate a synthetic example caseload (Case v1 JSON Lines). Synthetic data only."""
     from .synth.cases import generate_cases
@@ -243,8 +256,12 @@ def generate(
 
 @app.command()
 def evaluate(
-    caseload: Annotated[Path, typer.Argument(help="Flat caseload Parquet (securecomm cases to-parquet).")],
-    policy: Annotated[list[str], typer.Option("--policy", "-p", help="Pack or variant; repeat to compare.")],
+    caseload: Annotated[
+        Path, typer.Argument(help="Flat caseload Parquet (securecomm cases to-parquet).")
+    ],
+    policy: Annotated[
+        list[str], typer.Option("--policy", "-p", help="Pack or variant; repeat to compare.")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
 ) -> None:
@@ -283,7 +300,9 @@ def evaluate(
 @offenses_app.command("classify")
 def classify(
     ncic: Annotated[str, typer.Argument(help="NCIC code, 4 digits.")],
-    severity: Annotated[str, typer.Option(help="infraction | misdemeanor | felony")] = "misdemeanor",
+    severity: Annotated[
+        str, typer.Option(help="infraction | misdemeanor | felony")
+    ] = "misdemeanor",
     literal: Annotated[str, typer.Option(help="Offense literal.")] = "",
     injury: bool = False,
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,

@@ -53,7 +53,9 @@ def render_explanation(console: Console, pack: Pack, case: Case, d: Decision) ->
             console.print(f"  • {r.text}", highlight=False)
             console.print(f"    [dim]{r.rule} — {r.citation}[/]", highlight=False)
     if not d.lea_disclosure.notify:
-        console.print("\n[bold]Information to the police[/]\n  • Nothing is sent to the arresting agency.")
+        console.print(
+            "\n[bold]Information to the police[/]\n  • Nothing is sent to the arresting agency."
+        )
     console.print(
         "\n[dim]Discretion factors are listed for the officer; they are never decided "
         "automatically (HSAC Task Force II rec. 2).[/]"
@@ -70,13 +72,24 @@ def pack_summary(pack: Pack) -> dict[str, Any]:
         "description": pack.description,
         "base": pack.base,
         "action_rules": [
-            {"id": r.id, "rank": r.rank, "outcome": r.outcome, "citation": r.citation, "text": r.text}
+            {
+                "id": r.id,
+                "rank": r.rank,
+                "outcome": r.outcome,
+                "citation": r.citation,
+                "text": r.text,
+            }
             for r in bound.action_rules
         ],
         "rules": [{"id": r.id, "kind": r.kind, "citation": r.citation} for r in pack.rules],
         "parameters": {
-            name: {"value": p.value, "effective": p.effective, "kind": p.kind,
-                   "citation": p.citation, "rationale": p.rationale}  # fmt: skip
+            name: {
+                "value": p.value,
+                "effective": p.effective,
+                "kind": p.kind,
+                "citation": p.citation,
+                "rationale": p.rationale,
+            }  # fmt: skip
             for name, p in sorted(pack.parameters.items())
         },
     }
@@ -85,7 +98,9 @@ def pack_summary(pack: Pack) -> dict[str, Any]:
 def render_pack(console: Console, pack: Pack) -> None:
     console.print(Panel(f"[bold]{pack.title}[/]\n{pack.description}\nSource: {pack.citation}",
                         title=f"{pack.name} {pack.policy_version}", expand=False))  # fmt: skip
-    actions = Table("rank", "rule", "outcome", "source", title="Action rules (highest rank decides)")
+    actions = Table(
+        "rank", "rule", "outcome", "source", title="Action rules (highest rank decides)"
+    )
     for r in bind_pack(pack).action_rules:
         actions.add_row(str(r.rank), r.id, r.outcome, r.citation)
     console.print(actions)

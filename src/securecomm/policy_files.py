@@ -15,7 +15,7 @@ def load_policy(name_or_path: str) -> Pack:
     if name_or_path in PACKS:
         return PACKS[name_or_path]
     path = Path(name_or_path)
-    if not path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
+    if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
         raise VariantError(
             f"policy: {name_or_path!r} is neither a pack ({', '.join(PACKS)}) nor a variant "
             "YAML file"

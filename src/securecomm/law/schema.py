@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    ValidationError,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError

@@ -9,6 +9,7 @@ evaluated as Python. Allowed:
   ``person_citizenship_status in ("parolee", "refugee_asylee")``);
 - offense quantifiers over a category of ``offenses.CATEGORIES`` or ``aggravated_felony``:
   ``every_charge("minor_traffic")``, ``any_charge("minor_misdemeanor")``,
+  ``every_charge("minor_traffic", "minor_misdemeanor")`` (each charge in any of them),
   ``any_conviction("felony")``, ``count_convictions("misdemeanor") >= 3``.
 """
 
@@ -83,14 +84,15 @@ def parse_condition(text: str, where: str, variables: Mapping[str, Expr]) -> Exp
                 if name in CASE_COLUMNS and CASE_COLUMNS[name][0] != "list<offense>":
                     return Col(name)
                 raise ValueError(f"{where}: unknown name {name!r}")
-            case ast.Call(
-                func=ast.Name(id=fn), args=[ast.Constant(value=str() as cat)], keywords=[]
-            ):
+            case ast.Call(func=ast.Name(id=fn), args=args, keywords=[]) if args:
                 if fn not in _QUANTIFIERS:
                     raise ValueError(
                         f"{where}: unknown function {fn!r}; known: {sorted(_QUANTIFIERS)}"
                     )
-                return _QUANTIFIERS[fn](_category(cat, where))
+                if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+                    raise ValueError(f"{where}: {fn}() takes offense category names as strings")
+                # several categories: an offense in any of them
+                return _QUANTIFIERS[fn](any_of(*(_category(a.value, where) for a in args)))
             case ast.Compare(left=left, ops=[op], comparators=[right]):
                 lhs = conv(left)
                 if isinstance(op, ast.In):
@@ -149,4 +151,5 @@ def parse_rule_definition(
             polarity=definition.get("polarity"),
         )
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        message = str(exc)
+        raise ValueError(message if message.startswith(where) else f"{where}: {message}") from None

@@ -57,7 +57,9 @@ def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 def generate_case(rng: random.Random, index: int, decided_on: dt.date) -> dict[str, Any]:
     state, county, zone = rng.choice(_ZONES)
     status = _pick(rng, _STATUSES)[0]
-    birth = _date_between(rng, decided_on - dt.timedelta(days=365 * 70), decided_on - dt.timedelta(days=365 * 15))
+    birth = _date_between(
+        rng, decided_on - dt.timedelta(days=365 * 70), decided_on - dt.timedelta(days=365 * 15)
+    )
     person: dict[str, Any] = {"birth_date": birth.isoformat(), "citizenship_status": status}
     if status not in ("us_citizen_by_birth",):
         entered = _date_between(rng, birth, decided_on)
@@ -67,7 +69,9 @@ def generate_case(rng: random.Random, index: int, decided_on: dt.date) -> dict[s
         if status == "lawful_permanent_resident":
             person["lpr_since"] = _date_between(rng, entered, decided_on).isoformat()
     if status in ("entered_without_inspection", "visa_overstay") and rng.random() < 0.08:
-        person["final_order_of_removal_on"] = _date_between(rng, decided_on - dt.timedelta(days=3000), decided_on).isoformat()
+        person["final_order_of_removal_on"] = _date_between(
+            rng, decided_on - dt.timedelta(days=3000), decided_on
+        ).isoformat()
     if status == "entered_without_inspection" and rng.random() < 0.07:
         person["removed_on"] = [_date_between(rng, birth, decided_on).isoformat()]
     if rng.random() < 0.03:
@@ -131,7 +135,9 @@ def generate_case(rng: random.Random, index: int, decided_on: dt.date) -> dict[s
     }  # fmt: skip
 
 
-def generate_cases(n: int, seed: int = 2011, decided_on: dt.date = dt.date(2011, 10, 3)) -> list[dict[str, Any]]:
+def generate_cases(
+    n: int, seed: int = 2011, decided_on: dt.date = dt.date(2011, 10, 3)
+) -> list[dict[str, Any]]:
     """``n`` Case v1 documents (dicts), reproducible for a given seed."""
     rng = random.Random(seed)
     return [generate_case(rng, i, decided_on) for i in range(n)]
