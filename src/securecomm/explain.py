@@ -89,7 +89,7 @@ def pack_summary(pack: Pack) -> dict[str, Any]:
                 "kind": p.kind,
                 "citation": p.citation,
                 "rationale": p.rationale,
-            }  # fmt: skip
+            }
             for name, p in sorted(pack.parameters.items())
         },
     }
