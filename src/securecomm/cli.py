@@ -185,10 +185,12 @@ def policies(
 def hold_until(
     timestamps: Annotated[list[str], typer.Argument(help="Release-eligible times, ISO 8601.")],
     timezone: Annotated[str, typer.Option("--timezone", "-z", help="Facility IANA time zone.")],
-    hold_hours: Annotated[float, typer.Option(help="detainer.hold_hours")] = 48,
-    include_non_business_days: Annotated[
-        bool, typer.Option(help="Count weekends and holidays (not the regulation's rule).")
-    ] = False,
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Pack or variant giving detainer.* parameters.")
+    ] = "tfsc-2011",
+    hold_hours: Annotated[
+        float | None, typer.Option(help="Override detainer.hold_hours of the policy.")
+    ] = None,
 ) -> None:
     """Print the hold-until time for each release-eligible timestamp, one per line.
 
@@ -198,12 +200,14 @@ def hold_until(
     from .law.detainer_clock import DetainerClockError, parse_release_time
     from .law.detainer_clock import hold_until as compute
 
+    params = _policy(policy).parameters
+    hours = hold_hours if hold_hours is not None else params["detainer.hold_hours"].value
+    exclude = params["detainer.exclude_non_business_days"].value
     failed = False
     for text in timestamps:
         try:
             start = parse_release_time(text, timezone)
-            end = compute(start, timezone, hold_hours=hold_hours,
-                          exclude_non_business_days=not include_non_business_days)  # fmt: skip
+            end = compute(start, timezone, hold_hours=hours, exclude_non_business_days=exclude)
         except DetainerClockError as exc:
             err.print(f"[red]error[/] {text!r}: {exc}", highlight=False)
             failed = True
