@@ -58,7 +58,7 @@ def tfsc_2011_action_sql(params: dict, table: str) -> str:
         f" AND {minor_or_less} AND NOT {traffic})"
     )
     long = p["aggravated_felony.min_sentence_days"]
-    no_sentence = ("A", "B", "CE", "D", "H", "I", "K", "N")
+    no_sentence = ("A", "B", "C", "D", "E", "H", "I", "K", "N")
     with_sentence = ("F", "G", "R", "S")
     af = (
         "(coalesce(o.aggravated_felony = true, false) OR (o.aggravated_felony IS NULL AND ("

@@ -31,9 +31,12 @@ class PolicyConflict(PolicyError):
 
 
 class NoApplicableRule(PolicyError):
-    def __init__(self, case_id: str, pack: str):
-        self.case_id = case_id
-        super().__init__(f"case {case_id}: no action rule of policy {pack!r} applies")
+    def __init__(self, case_id: str, pack: str, rules: list[Rule]):
+        self.case_id, self.rules = case_id, rules
+        considered = ", ".join(r.id for r in rules) or "(none)"
+        super().__init__(
+            f"case {case_id}: no action rule of policy {pack!r} applies (considered: {considered})"
+        )
 
 
 class PackDefinitionError(ValueError):
@@ -183,7 +186,7 @@ def resolve_action(
     """Highest applicable rank decides; same-rank disagreement or nothing -> error."""
     fired = [r for r, on in applicable if on]
     if not fired:
-        raise NoApplicableRule(case_id, pack_name)
+        raise NoApplicableRule(case_id, pack_name, [r for r, _ in applicable])
     top = max(r.rank for r in fired)
     at_top = [r for r in fired if r.rank == top]
     if len({r.outcome for r in at_top}) > 1:
@@ -216,7 +219,8 @@ def assemble_decision(pack: Pack, bound: BoundPack, out: Mapping[str, Any]) -> D
     decisive_id = out["action_rule"]
     actions = by_kind.get("action", [])
     decisive = [r for r in actions if r.id == decisive_id]
-    outranked = [r for r in actions if r.id != decisive_id]
+    others = [r for r in actions if r.id != decisive_id]
+    top_rank = decisive[0].rank if decisive else None
 
     reasons = [
         Reason(rule=r.id, citation=r.citation, text=r.text) for r in by_kind.get("finding", [])
@@ -232,9 +236,13 @@ def assemble_decision(pack: Pack, bound: BoundPack, out: Mapping[str, Any]) -> D
         Reason(
             rule=r.id,
             citation=r.citation,
-            text=f"Also applied, outranked by {decisive_id} (rank {r.rank}): {r.text}",
+            text=(
+                f"Also applied, same rank and outcome as {decisive_id} (rank {r.rank}): {r.text}"
+                if r.rank == top_rank
+                else f"Also applied, outranked by {decisive_id} (rank {r.rank}): {r.text}"
+            ),
         )
-        for r in outranked
+        for r in others
     ]
     for kind in ("supervisor", "suppression"):
         reasons += [

@@ -125,22 +125,19 @@ class AggravatedFelonyParagraph:
         return f"{INA}({self.paragraph})"
 
     def derived(self) -> Expr:
-        code = ncic.isin(Param(f"aggravated_felony.{self.param_key}_ncic"))
+        code = ncic.isin(Param(f"aggravated_felony.{self.paragraph}_ncic"))
         if not self.needs_sentence:
             return code
         # INA 101(a)(48)(B): the sentence counts regardless of suspension
         return code & Item("sentence_days").ge(Param("aggravated_felony.min_sentence_days"))
 
-    @property
-    def param_key(self) -> str:
-        return "CE" if self.paragraph in ("C", "E") else self.paragraph
-
 
 AGGRAVATED_FELONY_PARAGRAPHS = (
     AggravatedFelonyParagraph("A", "murder, rape or sexual abuse of a minor", False),
     AggravatedFelonyParagraph("B", "illicit trafficking in a controlled substance", False),
-    AggravatedFelonyParagraph("C", "firearms or explosives trafficking", False),
+    AggravatedFelonyParagraph("C", "illicit trafficking in firearms or destructive devices", False),
     AggravatedFelonyParagraph("D", "money laundering", False),
+    AggravatedFelonyParagraph("E", "explosive-materials or firearms offense", False),
     AggravatedFelonyParagraph("F", "crime of violence with a sentence of a year or more", True),
     AggravatedFelonyParagraph("G", "theft or burglary with a sentence of a year or more", True),
     AggravatedFelonyParagraph("H", "ransom", False),
@@ -150,7 +147,7 @@ AGGRAVATED_FELONY_PARAGRAPHS = (
     AggravatedFelonyParagraph("R", "forgery or counterfeiting with a sentence of a year or more", True),
     AggravatedFelonyParagraph("S", "obstruction of justice or perjury with a sentence of a year or more", True),
 )  # fmt: skip
-# (C) and (E) share one code list; (M) fraud is not derived because the loss amount is unknown.
+# (M) fraud is not derived because the loss amount is unknown.
 
 
 def is_aggravated_felony_by(paragraph: AggravatedFelonyParagraph) -> Expr:

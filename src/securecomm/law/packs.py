@@ -164,8 +164,6 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
     (ids from the rule library, or full definitions with a ``when`` expression over the
     pack's variables, see ``law.variant_expr``), ``replace_rules`` (id -> definition).
     """
-    from .variant_expr import parse_rule_definition
-
     allowed = {
         "name",
         "base",
@@ -181,6 +179,20 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
     for key in ("name", "base"):
         if not isinstance(spec.get(key), str) or not spec[key]:
             raise VariantError(f"variant.{key}: required, a non-empty string")
+    if spec["name"] in PACKS:
+        raise VariantError(
+            f"variant.name: {spec['name']!r} is a built-in pack; choose another name"
+        )
+    shapes = {
+        "parameters": Mapping,
+        "replace_rules": Mapping,
+        "disable_rules": list,
+        "add_rules": list,
+    }
+    for key, shape in shapes.items():
+        if spec.get(key) is not None and not isinstance(spec[key], shape):
+            kind = "a mapping" if shape is Mapping else "a list"
+            raise VariantError(f"variant.{key}: must be {kind}, got {type(spec[key]).__name__}")
     base = get_pack(spec["base"])
     params = dict(base.parameters)
     for name, value in (spec.get("parameters") or {}).items():
@@ -195,25 +207,32 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
                 )
             new_value, citation = value["value"], value.get("citation", old.citation)
             rationale = value.get("rationale", f"variant {spec['name']}")
+            for key, text in (("citation", citation), ("rationale", rationale)):
+                if not isinstance(text, str) or not text.strip():
+                    raise VariantError(f"variant.parameters.{name}.{key}: a non-empty string")
         else:
             new_value, citation, rationale = value, old.citation, f"variant {spec['name']}"
-        params[name] = old.with_value(
-            _coerce(name, old.value, new_value), citation=citation, rationale=rationale
-        )
+        new_value = _coerce(name, old.value, new_value)
+        if old.choices is not None:
+            unknown = [v for v in new_value if v not in old.choices]
+            if unknown:
+                raise VariantError(
+                    f"variant.parameters.{name}: unknown value(s) {unknown}; allowed {list(old.choices)}"
+                )
+        params[name] = old.with_value(new_value, citation=citation, rationale=rationale)
     rules = list(base.rules)
     ids = [r.id for r in rules]
     for rule_id in spec.get("disable_rules") or []:
-        if rule_id not in ids:
+        if not isinstance(rule_id, str) or rule_id not in ids:
             raise VariantError(f"variant.disable_rules: {rule_id!r} is not a rule of {base.name}")
         rules = [r for r in rules if r.id != rule_id]
         ids.remove(rule_id)
     for rule_id, definition in (spec.get("replace_rules") or {}).items():
-        if rule_id not in ids:
+        if not isinstance(rule_id, str) or rule_id not in ids:
             raise VariantError(f"variant.replace_rules: {rule_id!r} is not a rule of {base.name}")
-        new = parse_rule_definition(
-            definition, f"variant.replace_rules.{rule_id}", VARIABLES, rule_id
-        )
+        new = _parse_rule(definition, f"variant.replace_rules.{rule_id}", rule_id)
         rules[ids.index(rule_id)] = new
+        ids[ids.index(rule_id)] = new.id
     for i, item in enumerate(spec.get("add_rules") or []):
         where = f"variant.add_rules[{i}]"
         if isinstance(item, str):
@@ -221,7 +240,7 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
                 raise VariantError(f"{where}: no rule {item!r} in the rule library")
             new = RULE_LIBRARY[item]
         else:
-            new = parse_rule_definition(item, where, VARIABLES, None)
+            new = _parse_rule(item, where, None)
         if new.id in ids:
             raise VariantError(f"{where}: rule {new.id!r} already in the pack")
         rules.append(new)
@@ -235,6 +254,17 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
         base=base.name,
         variant_digest=hashlib.sha256(canonical).hexdigest()[:12],
     )
+
+
+def _parse_rule(definition: Any, where: str, rule_id: str | None) -> Rule:
+    from .variant_expr import parse_rule_definition
+
+    try:
+        return parse_rule_definition(definition, where, VARIABLES, rule_id)
+    except VariantError:
+        raise
+    except ValueError as exc:
+        raise VariantError(str(exc)) from None
 
 
 def _coerce(name: str, old: Any, new: Any) -> Any:

@@ -26,6 +26,7 @@ class Parameter:
     citation: str
     rationale: str
     kind: Kind = "interpretation"
+    choices: tuple[str, ...] | None = None  # allowed members of a list-valued parameter
 
     def with_value(self, value: Any, **changes: Any) -> Parameter:
         return replace(self, value=value, **changes)
@@ -81,8 +82,9 @@ DEFAULTS: dict[str, Parameter] = {
                   f"{TF} III rec. 1", "Hit-and-run, DUI (drugs, alcohol) and negligent vehicular "
                   "manslaughter are named as not minor.", "fact"),
         Parameter("offenses.serious_traffic_literal_pattern",
-                  r"\bflee|\bfled\b|elud|evad\w* (police|officer|arrest)|hit and run|"
-                  r"under the influence|\bdui\b|\bdwi\b|vehicular (homicide|manslaughter|assault)",
+                  r"\bflee|\bfled\b|elud|evad\w* (police|officer|arrest)|hit[- ]?(and|&)[- ]?run|"
+                  r"leav\w* the scene|under the influence|driv\w* while (intoxicated|impaired|"
+                  r"under)|\bdui\b|\bdwi\b|\bowi\b|vehicular (homicide|manslaughter|assault)",
                   D(2011, 9, 30), f"{TF} III rec. 1",
                   "Fleeing/eluding and literal DUI/hit-and-run 'have the potential of causing "
                   "serious injury or harm'."),
@@ -144,10 +146,11 @@ DEFAULTS: dict[str, Parameter] = {
                   D(1996, 9, 30), f"{INA}(A)", "Murder, rape, sexual abuse of a minor."),
         Parameter("aggravated_felony.B_ncic", _DRUG_TRAFFICKING, D(1996, 9, 30), f"{INA}(B)",
                   "Illicit trafficking in a controlled substance."),
-        Parameter("aggravated_felony.CE_ncic",
-                  ("2904", "2905", "2906", "5206", "5208", "5214", "5217"),
-                  D(1996, 9, 30), f"{INA}(C),(E)", "Firearms or explosives trafficking / "
-                  "explosive-materials offenses."),
+        Parameter("aggravated_felony.C_ncic", ("5214", "5217"), D(1996, 9, 30), f"{INA}(C)",
+                  "Illicit trafficking in firearms: selling weapons, weapon trafficking."),
+        Parameter("aggravated_felony.E_ncic", ("2904", "2905", "2906", "5206", "5208"),
+                  D(1996, 9, 30), f"{INA}(E)", "Explosive-materials offenses (18 U.S.C. 844): "
+                  "damage with explosives, using explosives or incendiary devices."),
         Parameter("aggravated_felony.D_ncic", ("6300",), D(1996, 9, 30), f"{INA}(D)",
                   "Money laundering; the $10,000 threshold is not recorded, so every "
                   "money-laundering conviction is taken as over it (DESIGN 3.1)."),
@@ -207,7 +210,8 @@ DEFAULTS: dict[str, Parameter] = {
                   "Our test of 'poses a public safety or national security risk' for a "
                   "misdemeanor charge: any of these offense categories (serious traffic; "
                   "significant misdemeanor per Johnson 2(b)). Allowed: serious_traffic, "
-                  "significant_misdemeanor, domestic_violence, firearm."),
+                  "significant_misdemeanor, domestic_violence, firearm.",
+                  choices=("serious_traffic", "significant_misdemeanor", "domestic_violence", "firearm")),
         # ---- detainer clock
         Parameter("detainer.hold_hours", 48, D(1997, 3, 6), "8 CFR 287.7(d); report fn. 7",
                   "48 hours.", "fact"),

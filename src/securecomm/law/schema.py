@@ -7,6 +7,9 @@ error location). Absent optional fields mean false / none.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -14,13 +17,18 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .ncic import NCIC_OFFENSES
 
 CASE_FORMAT_VERSION = "1"
 DECISION_FORMAT_VERSION = "1"
@@ -30,17 +38,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _iana_zone(value: str) -> str:
-    import zoneinfo
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    # Canonical IANA names only: not "posixrules", "Factory", "posix/...", "right/..." or
+    # directory names such as "America" (which ZoneInfo would try to open as a file).
+    names = zoneinfo.available_timezones()
+    return frozenset(
+        n
+        for n in names
+        if not n.startswith(("posix/", "right/")) and n not in ("posixrules", "Factory")
+    )
 
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+
+def _iana_zone(value: str) -> str:
+    if value not in _zone_names():
+        raise ValueError(f"unknown IANA time zone {value[:64]!r}")
     return value
 
 
-NcicCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+def _known_ncic(value: str) -> str:
+    if value not in NCIC_OFFENSES:
+        raise ValueError(f"{value} is not an NCIC Uniform Offense Classification code")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    """A date is an ISO 8601 calendar date (YYYY-MM-DD) — never a number or a datetime."""
+    if isinstance(value, dt.datetime) or not (
+        isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value))
+    ):
+        raise ValueError("expected an ISO 8601 date YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    """A timestamp is ISO 8601 text with an offset (or a datetime) — never a Unix number."""
+    if not isinstance(value, (str, dt.datetime)):
+        raise ValueError("expected an ISO 8601 timestamp with offset")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+
+
+NcicCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_known_ncic)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
@@ -118,33 +163,33 @@ class Jurisdiction(_Strict):
     county_fips: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")] | None = None
     timezone: Annotated[str, AfterValidator(_iana_zone)]
     disclosure: Disclosure = Disclosure.full
-    honors_detainers: bool = True
+    honors_detainers: StrictBool = True
 
 
 class Person(_Strict):
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
     citizenship_status: CitizenshipStatus
-    entered_us_on: dt.date | None = None
+    entered_us_on: IsoDate | None = None
     entry: Entry = Entry.unknown
-    lpr_since: dt.date | None = None
-    pending_relief: tuple[Relief, ...] = ()
-    final_order_of_removal_on: dt.date | None = None
-    removed_on: tuple[dt.date, ...] = Field(default=(), max_length=50)
-    immigration_fraud: bool = False
-    visa_abuse: bool = False
+    lpr_since: IsoDate | None = None
+    pending_relief: tuple[Relief, ...] = Field(default=(), max_length=4)
+    final_order_of_removal_on: IsoDate | None = None
+    removed_on: tuple[IsoDate, ...] = Field(default=(), max_length=50)
+    immigration_fraud: StrictBool = False
+    visa_abuse: StrictBool = False
 
 
 class Charge(_Strict):
     ncic: NcicCode
     literal: ShortText = ""
     severity: Severity
-    injury: bool = False
-    domestic_violence: bool = False
+    injury: StrictBool = False
+    domestic_violence: StrictBool = False
     disposition: Disposition = Disposition.pending
 
 
 class Arrest(_Strict):
-    arrested_at: AwareDatetime | None = None
+    arrested_at: IsoDateTime | None = None
     charges: tuple[Charge, ...] = Field(default=(), max_length=100)
 
 
@@ -152,41 +197,41 @@ class Conviction(_Strict):
     ncic: NcicCode
     literal: ShortText = ""
     severity: Severity
-    convicted_on: dt.date | None = None
+    convicted_on: IsoDate | None = None
     incident_id: Identifier | None = None
-    sentence_days: Annotated[int, Field(ge=0, le=365 * 200)] | None = None
-    suspended: bool = False
-    aggravated_felony: bool | None = None
+    sentence_days: Annotated[StrictInt, Field(ge=0, le=365 * 200)] | None = None
+    suspended: StrictBool = False
+    aggravated_felony: StrictBool | None = None
     counsel: Counsel | None = None
-    gang_element: bool = False
-    domestic_violence: bool = False
+    gang_element: StrictBool = False
+    domestic_violence: StrictBool = False
 
 
 class Flags(_Strict):
-    national_security: bool = False
-    gang_member: bool = False
-    outstanding_criminal_warrant: bool = False
-    serious_public_safety_risk: bool = False
-    crime_victim: bool = False
-    crime_witness: bool = False
-    domestic_violence_victim: bool = False
-    civil_rights_plaintiff: bool = False
-    veteran_or_armed_forces: bool = False
-    armed_forces_family: bool = False
-    us_citizen_or_lpr_family: bool = False
-    primary_caretaker: bool = False
-    pregnant_or_nursing: bool = False
-    serious_health_condition: bool = False
-    in_school_or_graduate: bool = False
-    indigent: bool = False
-    apprehended_at_border: bool = False
+    national_security: StrictBool = False
+    gang_member: StrictBool = False
+    outstanding_criminal_warrant: StrictBool = False
+    serious_public_safety_risk: StrictBool = False
+    crime_victim: StrictBool = False
+    crime_witness: StrictBool = False
+    domestic_violence_victim: StrictBool = False
+    civil_rights_plaintiff: StrictBool = False
+    veteran_or_armed_forces: StrictBool = False
+    armed_forces_family: StrictBool = False
+    us_citizen_or_lpr_family: StrictBool = False
+    primary_caretaker: StrictBool = False
+    pregnant_or_nursing: StrictBool = False
+    serious_health_condition: StrictBool = False
+    in_school_or_graduate: StrictBool = False
+    indigent: StrictBool = False
+    apprehended_at_border: StrictBool = False
 
 
 class Case(_Strict):
     """Case file v1."""
 
     case_id: Identifier
-    decided_at: AwareDatetime
+    decided_at: IsoDateTime
     program: Program = Program.secure_communities
     jurisdiction: Jurisdiction
     person: Person
@@ -220,7 +265,29 @@ class Case(_Strict):
             for loc, value in checks.items()
             if value is not None and value > decided_on
         ]
+        arrested = self.arrest.arrested_at
+        if arrested is not None and arrested > self.decided_at:
+            errors.append(InitErrorDetails(
+                type=PydanticCustomError("date_after_decision", "arrest is after the decision"),
+                loc=("arrest", "arrested_at"), input=arrested.isoformat(),
+            ))  # fmt: skip
         birth = self.person.birth_date
+        for loc, value in (
+            (("person", "entered_us_on"), self.person.entered_us_on),
+            (("person", "lpr_since"), self.person.lpr_since),
+        ):
+            if birth is not None and value is not None and value < birth:
+                errors.append(InitErrorDetails(
+                    type=PydanticCustomError("date_before_birth", "{value} is before the birth date",
+                                             {"value": str(value)}),
+                    loc=loc, input=str(value),
+                ))  # fmt: skip
+        if not self.jurisdiction.ori.startswith(self.jurisdiction.state):
+            errors.append(InitErrorDetails(
+                type=PydanticCustomError("ori_state", "the ORI's prefix is not the state {state}",
+                                         {"state": self.jurisdiction.state}),
+                loc=("jurisdiction", "ori"), input=self.jurisdiction.ori,
+            ))  # fmt: skip
         if birth is not None and birth.year < 1880:
             errors.append(InitErrorDetails(
                 type=PydanticCustomError("implausible_date", "implausibly early birth date"),

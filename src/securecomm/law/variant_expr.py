@@ -58,6 +58,8 @@ def parse_condition(text: str, where: str, variables: Mapping[str, Expr]) -> Exp
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"{where}: cannot parse condition: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"{where}: condition nested too deeply") from None
 
     def literal(node: ast.AST) -> Any:
         try:
@@ -103,9 +105,12 @@ def parse_condition(text: str, where: str, variables: Mapping[str, Expr]) -> Exp
                     raise ValueError(f"{where}: unsupported comparison")
                 return getattr(lhs, _CMP[type(op)])(literal(right))
             case _:
-                raise ValueError(f"{where}: unsupported syntax {ast.dump(node)[:60]}")
+                raise ValueError(f"{where}: unsupported syntax ({type(node).__name__})")
 
-    return conv(tree.body)
+    try:
+        return conv(tree.body)
+    except RecursionError:
+        raise ValueError(f"{where}: condition nested too deeply") from None
 
 
 def parse_rule_definition(

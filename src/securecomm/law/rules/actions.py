@@ -79,7 +79,7 @@ TFSC_STRICT_MISDEMEANOR = Rule(
 )  # fmt: skip
 
 TFSC_SUPERVISOR = Rule(
-    "actions.tfsc.protected-aggravating-supervisor", "supervisor", Var("protected") & Var("aggravating"),
+    "actions.tfsc.protected-aggravating-supervisor", "supervisor", Var("removable") & Var("protected") & Var("aggravating"),
     f"{TF} IV rec. 2", "Protected person with an aggravating factor: a supervisor must approve.",
 )  # fmt: skip
 

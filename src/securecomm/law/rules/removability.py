@@ -69,7 +69,7 @@ RULES = (
     Rule("removability.unlawful-presence", "finding",
          status.isin(("entered_without_inspection", "visa_overstay")), "INA 212(a)(6)(A); 237(a)(1)(B)",
          "Entered without inspection or overstayed a visa: removable."),
-    Rule("removability.final-order", "finding", ~Var("is_citizen") & Var("has_final_order"),
+    Rule("removability.final-order", "finding", ~Var("is_citizen") & ~Var("status_unknown") & Var("has_final_order"),
          "INA 241(a)", "A final order of removal has not been executed: removable."),
     *(
         Rule(rule_id, "finding", status.isin(LAWFUL_STATUSES) & cond, citation, text)
