@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 from securecomm.law.packs import PACKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -217,7 +215,7 @@ def main() -> int:
     r = run(args.cases, args.seed, args.repeat, args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"bulk_eval-{args.cases}.json").write_text(json.dumps(r, indent=2))
-    print(f"| cases | Ibis (DuckDB) s | hand SQL s | Ibis cases/s | ratio | mismatches |")
+    print("| cases | Ibis (DuckDB) s | hand SQL s | Ibis cases/s | ratio | mismatches |")
     print("|---|---|---|---|---|---|")
     print(f"| {r['cases']:,} | {r['ibis_seconds_median']} | {r['hand_sql_seconds_median']} | "
           f"{r['ibis_cases_per_second']:,} | {r['ratio_ibis_over_hand_sql']} | {r['per_case_action_mismatches']} |")  # fmt: skip
