@@ -31,6 +31,16 @@ app.add_typer(detainer_app, name="detainer")
 app.add_typer(cases_app, name="cases")
 app.add_typer(offenses_app, name="offenses")
 
+
+def _register_store_commands() -> None:
+    from .store.commands import audit_app, db_app
+
+    app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
+    app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
+
+
+_register_store_commands()
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

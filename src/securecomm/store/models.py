@@ -1,0 +1,821 @@
+"""The database schema: SQLAlchemy 2 typed declarative models.
+
+One database holds the whole flow of DESIGN section 2. Tables, grouped by who writes them:
+
+============================  ===========================================================
+reference data                ``jurisdictions``
+intake (the LEA side)         ``submissions``, ``bookings``, ``charges``, ``rejected_inputs``
+criminal-history repository   ``ch_subjects``, ``ch_arrests``, ``ch_convictions``,
+(the FBI side)                ``ch_warrants``
+immigration repository        ``imm_subjects``, ``imm_encounters``, ``imm_biometrics``,
+(the DHS IDENT / LESC side)   ``imm_status_history``, ``imm_orders``, ``imm_removals``
+matching                      ``hits``
+field office                  ``cases``, ``decisions``, ``officer_actions``
+detainers                     ``detainers``, ``detainer_events``
+to the LEA                    ``notices``
+audit                         ``audit_log``, ``audit_head``, ``audit_checkpoints``
+============================  ===========================================================
+
+Conventions:
+
+* Timestamps are :class:`~securecomm.store.types.UTCDateTime` (aware, stored in UTC); calendar
+  dates (birth, conviction, order) are ``DATE``.
+* Enumerations are ``VARCHAR`` with a ``CHECK`` constraint (``Enum(native_enum=False)``) holding
+  the enum *values*; values shared with the exchange formats come from
+  :mod:`securecomm.law.schema`. Adding a value needs a migration that rewrites the CHECK.
+* JSON documents are ``JSON`` (``JSONB`` on PostgreSQL) and hold only what both backends can
+  store (:func:`~securecomm.store.types.check_storable_json`).
+* Nothing accepted is deleted: rows change state, they are not removed. The audit tables are
+  append-only (written only through :mod:`securecomm.store.audit`).
+* Constraint and index names follow :data:`NAMING_CONVENTION`, so migrations (and SQLite batch
+  mode) can address them by name.
+
+The schema is created by the Alembic migrations in ``store/migrations`` (``securecomm db
+upgrade``), never by ``metadata.create_all`` in production; a test checks that the migration
+head and these models agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..law.schema import (
+    Action,
+    CitizenshipStatus,
+    Counsel,
+    Disclosure,
+    Disposition,
+    Entry,
+    Program,
+    Severity,
+)
+from .types import BigId, JSONType, UTCDateTime
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Biometric",
+    "Booking",
+    "CaseRecord",
+    "CaseState",
+    "ChArrest",
+    "ChConviction",
+    "ChSubject",
+    "ChWarrant",
+    "Charge",
+    "DecisionRecord",
+    "Detainer",
+    "DetainerEvent",
+    "DetainerEventType",
+    "DetainerKind",
+    "DetainerState",
+    "Encounter",
+    "Hit",
+    "ImmOrder",
+    "ImmRemoval",
+    "ImmSubject",
+    "Jurisdiction",
+    "Modality",
+    "Notice",
+    "NoticeKind",
+    "OfficerAction",
+    "OfficerActionKind",
+    "OrderKind",
+    "RawEncoding",
+    "RawKind",
+    "RejectedInput",
+    "Repository",
+    "StatusHistory",
+    "Submission",
+    "SubmissionState",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Bounds shared with the repositories' input checks.
+TCN_MAX = 64
+ORI_LEN = 9
+CASE_ID_MAX = 64
+ACTOR_MAX = 128
+SOURCE_MAX = 64
+EVENT_TYPE_MAX = 64
+IDEMPOTENCY_KEY_MAX = 128
+POLICY_MAX = 64
+HASH_HEX = 64
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
+    """A VARCHAR(40) + CHECK enum persisting the enum *values* (``"287g"``, not a name)."""
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=40,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ori_fk(**kw) -> Mapped[str]:
+    return mapped_column(String(ORI_LEN), ForeignKey("jurisdictions.ori"), **kw)
+
+
+# --------------------------------------------------------------------------- enumerations
+
+
+class SubmissionState(enum.StrEnum):
+    received = "received"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+
+
+class Repository(enum.StrEnum):
+    criminal_history = "criminal_history"
+    immigration = "immigration"
+
+
+class CaseState(enum.StrEnum):
+    open = "open"  # awaiting a recommendation
+    awaiting_officer = "awaiting_officer"
+    awaiting_supervisor = "awaiting_supervisor"
+    acted = "acted"  # officer (and supervisor where needed) decided
+    closed = "closed"
+
+
+class OfficerActionKind(enum.StrEnum):
+    accept = "accept"  # the recommendation as computed
+    override = "override"  # a different action, with a reason
+    supervisor_approval = "supervisor_approval"
+    supervisor_denial = "supervisor_denial"
+
+
+class DetainerKind(enum.StrEnum):
+    detainer = "detainer"
+    conditional_detainer = "conditional_detainer"  # activated by a conviction (III.1)
+    notification_request = "notification_request"
+
+
+class DetainerState(enum.StrEnum):
+    pending_condition = "pending_condition"  # conditional, charge not yet disposed
+    active = "active"
+    holding = "holding"  # release-eligible time reported, hold-until clock running
+    custody = "custody"  # ICE assumed custody
+    lifted = "lifted"
+    lapsed = "lapsed"  # condition failed: dismissal / acquittal
+    expired = "expired"  # hold-until passed without custody
+
+
+class DetainerEventType(enum.StrEnum):
+    issued = "issued"
+    activated = "activated"
+    release_eligible_reported = "release_eligible_reported"
+    custody_assumed = "custody_assumed"
+    lifted = "lifted"
+    lapsed = "lapsed"
+    expired = "expired"
+    note = "note"
+
+
+class NoticeKind(enum.StrEnum):
+    submission_response = "submission_response"
+    detainer_issued = "detainer_issued"
+    notification_request = "notification_request"
+    detainer_lifted = "detainer_lifted"
+    case_update = "case_update"
+
+
+class Modality(enum.StrEnum):
+    fingerprint = "fingerprint"
+    face = "face"
+    iris = "iris"
+
+
+class OrderKind(enum.StrEnum):
+    removal = "removal"
+    expedited_removal = "expedited_removal"
+    reinstatement = "reinstatement"
+    voluntary_departure = "voluntary_departure"
+
+
+class RawKind(enum.StrEnum):
+    text = "text"  # the input arrived as text (str)
+    bytes = "bytes"  # the input arrived as bytes (decoded with surrogateescape)
+
+
+class RawEncoding(enum.StrEnum):
+    verbatim = "verbatim"  # raw_text is the input itself
+    escaped = (
+        "escaped"  # see repositories.escape_raw: \\ -> \\\\, NUL -> \\0, lone surrogate -> \\uXXXX
+    )
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+class Jurisdiction(Base):
+    """A participating law-enforcement jurisdiction, keyed by its ORI.
+
+    Holds what the pipeline needs to route and filter: the facility time zone (detainer clock),
+    the Secure Communities activation date, the disclosure preference (what the LEA asked to be
+    told, IV rec. 3), whether it honors detainers, and the programs active there (I rec. 3).
+    Written by the jurisdiction loader / administrators.
+    """
+
+    __tablename__ = "jurisdictions"
+
+    ori: Mapped[str] = mapped_column(String(ORI_LEN), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(2))
+    county_fips: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    activated_on: Mapped[date | None] = mapped_column(Date)
+    disclosure: Mapped[Disclosure] = mapped_column(
+        _enum(Disclosure, "disclosure"), default=Disclosure.full
+    )
+    honors_detainers: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: list of :class:`~securecomm.law.schema.Program` values
+    programs_active: Mapped[list] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+    __table_args__ = (Index(None, "state", "county_fips"),)
+
+
+# --------------------------------------------------------------------------- intake
+
+
+class Submission(Base):
+    """A booking submission as received from an LEA, idempotent on its TCN.
+
+    ``payload`` is the submission exactly as accepted; ``payload_sha256`` is the SHA-256 of its
+    canonical JSON, used to tell a harmless resubmission from a conflicting reuse of a TCN.
+    ``state`` is the pipeline's progress (a work queue: index on state, received_at).
+    Written by intake (:func:`~securecomm.store.repositories.submit_submission`).
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tcn: Mapped[str] = mapped_column(String(TCN_MAX), unique=True)
+    ori: Mapped[str] = _ori_fk()
+    payload: Mapped[dict] = mapped_column(JSONType)
+    payload_sha256: Mapped[str] = mapped_column(String(HASH_HEX))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[SubmissionState] = mapped_column(
+        _enum(SubmissionState, "submission_state"), default=SubmissionState.received
+    )
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "state", "received_at"),
+        Index(None, "ori", "received_at"),
+    )
+
+
+class Booking(Base):
+    """The booking a submission carries: when and where, biographics as submitted, and the
+    FBI identity the criminal-history check resolved (``fbi_number``). One per submission.
+    Written by intake; ``fbi_number`` and ``release_eligible_at`` later by the pipeline.
+    """
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(BigId, ForeignKey("submissions.id"), unique=True)
+    ori: Mapped[str] = _ori_fk()
+    booking_number: Mapped[str | None] = mapped_column(String(64))
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    arrested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: names, birth date, sex, place of birth as submitted (not verified)
+    biographics: Mapped[dict] = mapped_column(JSONType, default=dict)
+    fbi_number: Mapped[str | None] = mapped_column(
+        String(16), ForeignKey("ch_subjects.fbi_number"), index=True
+    )
+
+    __table_args__ = (Index(None, "ori", "booked_at"),)
+
+
+class Charge(Base):
+    """A charge of a booking, in submission order (``position``), with its disposition.
+    Written by intake; ``disposition`` / ``disposed_on`` later by the lifecycle.
+    """
+
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(BigId, ForeignKey("bookings.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    ncic: Mapped[str] = mapped_column(String(4))
+    literal: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"))
+    injury: Mapped[bool] = mapped_column(Boolean, default=False)
+    domestic_violence: Mapped[bool] = mapped_column(Boolean, default=False)
+    disposition: Mapped[Disposition] = mapped_column(
+        _enum(Disposition, "disposition"), default=Disposition.pending
+    )
+    disposed_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("booking_id", "position"),)
+
+
+class RejectedInput(Base):
+    """Input that could not be accepted, kept with the reasons (DESIGN 8: never dropped).
+
+    ``raw_text`` holds the input as received up to
+    :data:`~securecomm.store.repositories.RAW_TEXT_MAX` characters (``truncated`` and
+    ``raw_length`` say if more came). Text the database cannot hold (NUL, lone surrogates, or
+    bytes that are not UTF-8) is stored ``escaped``: see
+    :func:`~securecomm.store.repositories.escape_raw` / ``unescape_raw``. ``raw_sha256`` is over
+    the whole original input. Written by any intake path
+    (:func:`~securecomm.store.repositories.reject_input`).
+    """
+
+    __tablename__ = "rejected_inputs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(SOURCE_MAX))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raw_kind: Mapped[RawKind] = mapped_column(_enum(RawKind, "raw_kind"))
+    raw_encoding: Mapped[RawEncoding] = mapped_column(_enum(RawEncoding, "raw_encoding"))
+    raw_text: Mapped[str] = mapped_column(Text)
+    raw_length: Mapped[int] = mapped_column(BigId)
+    raw_sha256: Mapped[str] = mapped_column(String(HASH_HEX), index=True)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: list of {"field": ..., "message": ...} (anything JSON-able; sanitised)
+    errors: Mapped[list] = mapped_column(JSONType, default=list)
+
+    __table_args__ = (Index(None, "source", "received_at"), Index(None, "received_at"))
+
+
+# --------------------------------------------------------------------------- criminal history
+
+
+class ChSubject(Base):
+    """A person known to the criminal-history repository, keyed by FBI number (UCN).
+    Written by the criminal-history adapter (synthetic here).
+    """
+
+    __tablename__ = "ch_subjects"
+
+    fbi_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+class ChArrest(Base):
+    """An arrest on a RAP sheet: date, arresting agency ORI (any agency, not only
+    participating jurisdictions), the TCN of its booking when known, charges as recorded.
+    """
+
+    __tablename__ = "ch_arrests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fbi_number: Mapped[str] = mapped_column(String(16), ForeignKey("ch_subjects.fbi_number"))
+    arrested_on: Mapped[date] = mapped_column(Date)
+    arresting_ori: Mapped[str] = mapped_column(String(ORI_LEN))
+    tcn: Mapped[str | None] = mapped_column(String(TCN_MAX))
+    #: list of {"ncic", "literal", "severity"}
+    charges: Mapped[list] = mapped_column(JSONType, default=list)
+
+    __table_args__ = (Index(None, "fbi_number", "arrested_on"),)
+
+
+class ChConviction(Base):
+    """A conviction on a RAP sheet, with the facts the policy engine reads (Conviction v1)."""
+
+    __tablename__ = "ch_convictions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fbi_number: Mapped[str] = mapped_column(
+        String(16), ForeignKey("ch_subjects.fbi_number"), index=True
+    )
+    arrest_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ch_arrests.id"))
+    ncic: Mapped[str] = mapped_column(String(4))
+    literal: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"))
+    convicted_on: Mapped[date | None] = mapped_column(Date)
+    incident_id: Mapped[str | None] = mapped_column(String(64))
+    sentence_days: Mapped[int | None] = mapped_column(Integer)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    aggravated_felony: Mapped[bool | None] = mapped_column(Boolean)
+    counsel: Mapped[Counsel | None] = mapped_column(_enum(Counsel, "counsel"))
+    gang_element: Mapped[bool] = mapped_column(Boolean, default=False)
+    domestic_violence: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ChWarrant(Base):
+    """An outstanding (or cleared) criminal warrant."""
+
+    __tablename__ = "ch_warrants"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fbi_number: Mapped[str] = mapped_column(String(16), ForeignKey("ch_subjects.fbi_number"))
+    issued_on: Mapped[date] = mapped_column(Date)
+    issuing_ori: Mapped[str] = mapped_column(String(ORI_LEN))
+    ncic: Mapped[str | None] = mapped_column(String(4))
+    literal: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    cleared_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Index(None, "fbi_number", "active"),)
+
+
+# --------------------------------------------------------------------------- immigration
+
+
+class ImmSubject(Base):
+    """A person known to the immigration biometric repository, keyed by FIN.
+
+    Current status (denormalised from ``imm_status_history``) and the entry facts the LESC
+    status determination reports (Person v1). Written by the immigration adapter.
+    """
+
+    __tablename__ = "imm_subjects"
+
+    fin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    a_number: Mapped[str | None] = mapped_column(String(12), index=True)
+    citizenship_status: Mapped[CitizenshipStatus] = mapped_column(
+        _enum(CitizenshipStatus, "citizenship_status"), default=CitizenshipStatus.unknown
+    )
+    entry: Mapped[Entry] = mapped_column(_enum(Entry, "entry"), default=Entry.unknown)
+    entered_us_on: Mapped[date | None] = mapped_column(Date)
+    lpr_since: Mapped[date | None] = mapped_column(Date)
+    #: list of :class:`~securecomm.law.schema.Relief` values
+    pending_relief: Mapped[list] = mapped_column(JSONType, default=list)
+    immigration_fraud: Mapped[bool] = mapped_column(Boolean, default=False)
+    visa_abuse: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+
+class Encounter(Base):
+    """An encounter of a subject with immigration authorities: the name used and date of birth
+    given then (names used across encounters are the aliases), other names given, where.
+    """
+
+    __tablename__ = "imm_encounters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"))
+    encountered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    given_names: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    #: further names given at this encounter: list of {"family", "given"}
+    other_names: Mapped[list] = mapped_column(JSONType, default=list)
+
+    __table_args__ = (Index(None, "fin", "encountered_at"),)
+
+
+class Biometric(Base):
+    """A biometric template: ``dim`` float32 values, little-endian, as raw bytes
+    (``numpy.frombuffer(template, "<f4")``). ``model`` names the feature extractor, since only
+    templates of one model are comparable. A CHECK keeps ``length(template) = 4 * dim``.
+    """
+
+    __tablename__ = "imm_biometrics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"), index=True)
+    encounter_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("imm_encounters.id"))
+    modality: Mapped[Modality] = mapped_column(
+        _enum(Modality, "modality"), default=Modality.fingerprint
+    )
+    position: Mapped[int | None] = mapped_column(SmallInteger)
+    model: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int] = mapped_column(Integer)
+    template: Mapped[bytes] = mapped_column(LargeBinary)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("dim > 0 AND length(template) = 4 * dim", name="template_dim"),
+    )
+
+
+class StatusHistory(Base):
+    """Each immigration status a subject has held, from when, and the source of the record."""
+
+    __tablename__ = "imm_status_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"))
+    status: Mapped[CitizenshipStatus] = mapped_column(
+        _enum(CitizenshipStatus, "citizenship_status")
+    )
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+    __table_args__ = (Index(None, "fin", "recorded_at"),)
+
+
+class ImmOrder(Base):
+    """An order (of removal, reinstatement, voluntary departure): when, and whether final."""
+
+    __tablename__ = "imm_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"), index=True)
+    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind, "order_kind"))
+    ordered_on: Mapped[date] = mapped_column(Date)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    final_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ImmRemoval(Base):
+    """A removal carried out (a prior removal matters to priority 2, Morton 2011)."""
+
+    __tablename__ = "imm_removals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"), index=True)
+    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("imm_orders.id"))
+    removed_on: Mapped[date] = mapped_column(Date)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+class Hit(Base):
+    """A match of a submission in one repository: exactly one of ``fbi_number`` (criminal
+    history) or ``fin`` (immigration) is set, as ``repository`` says; ``rank`` 1 is the best.
+    Written by the criminal-history check and the IDENT 1:N search.
+    """
+
+    __tablename__ = "hits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(BigId, ForeignKey("submissions.id"))
+    repository: Mapped[Repository] = mapped_column(_enum(Repository, "repository"))
+    fbi_number: Mapped[str | None] = mapped_column(String(16), ForeignKey("ch_subjects.fbi_number"))
+    fin: Mapped[str | None] = mapped_column(String(20), ForeignKey("imm_subjects.fin"), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(SmallInteger, default=1)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("submission_id", "repository", "rank"),
+        CheckConstraint(
+            "(repository = 'criminal_history' AND fbi_number IS NOT NULL AND fin IS NULL)"
+            " OR (repository = 'immigration' AND fin IS NOT NULL AND fbi_number IS NULL)",
+            name="one_subject",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- field office
+
+
+class CaseRecord(Base):
+    """A field-office case: the Case v1 document as last evaluated (``case_json``, with its
+    canonical SHA-256), the originating program, and the worklist state.
+    Written by the pipeline (LESC status determination opens it).
+    """
+
+    __tablename__ = "cases"
+
+    case_id: Mapped[str] = mapped_column(String(CASE_ID_MAX), primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("submissions.id"), unique=True
+    )
+    hit_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("hits.id"))
+    fin: Mapped[str | None] = mapped_column(String(20), ForeignKey("imm_subjects.fin"), index=True)
+    ori: Mapped[str] = _ori_fk()
+    program: Mapped[Program] = mapped_column(_enum(Program, "program"))
+    state: Mapped[CaseState] = mapped_column(_enum(CaseState, "case_state"), default=CaseState.open)
+    case_json: Mapped[dict] = mapped_column(JSONType)
+    case_sha256: Mapped[str] = mapped_column(String(HASH_HEX))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+    __table_args__ = (
+        Index(None, "state", "opened_at"),
+        Index(None, "ori", "opened_at"),
+    )
+
+
+class DecisionRecord(Base):
+    """A policy recommendation: the whole Decision v1 (``decision``), the policy and version
+    that produced it, and the case document it was computed from (``case_sha256``). Unique per
+    (case, policy, version, case document): recomputing is idempotent. The action, priority,
+    level and supervisor flag are copied out for worklists and statistics.
+    Written by :func:`~securecomm.store.repositories.record_decision` (audited).
+    """
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(CASE_ID_MAX), ForeignKey("cases.case_id"))
+    policy: Mapped[str] = mapped_column(String(POLICY_MAX))
+    policy_version: Mapped[str] = mapped_column(String(POLICY_MAX))
+    case_sha256: Mapped[str] = mapped_column(String(HASH_HEX))
+    decision: Mapped[dict] = mapped_column(JSONType)
+    decision_sha256: Mapped[str] = mapped_column(String(HASH_HEX))
+    action: Mapped[Action] = mapped_column(_enum(Action, "action"))
+    priority: Mapped[str | None] = mapped_column(String(1))
+    level: Mapped[int | None] = mapped_column(SmallInteger)
+    requires_supervisor_approval: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "policy", "policy_version", "case_sha256"),
+        Index(None, "policy", "action"),
+    )
+
+
+class OfficerAction(Base):
+    """What an officer (or supervisor) did with a recommendation: accept it, or override it
+    with a reason (an override without a reason is refused by a CHECK); a supervisor's
+    approval or denial. Written by the field-office workflow (audited).
+    """
+
+    __tablename__ = "officer_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(CASE_ID_MAX), ForeignKey("cases.case_id"))
+    decision_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("decisions.id"))
+    kind: Mapped[OfficerActionKind] = mapped_column(_enum(OfficerActionKind, "officer_action_kind"))
+    chosen_action: Mapped[Action | None] = mapped_column(_enum(Action, "chosen_action"))
+    officer: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    reason: Mapped[str | None] = mapped_column(Text)
+    acted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(None, "case_id", "acted_at"),
+        CheckConstraint("kind <> 'override' OR reason IS NOT NULL", name="override_reason"),
+    )
+
+
+# --------------------------------------------------------------------------- detainers
+
+
+class Detainer(Base):
+    """A detainer (unconditional or conditional) or notification request lodged with the
+    facility of ``ori``; ``hold_until`` is the 8 CFR 287.7(d) clock once release-eligible time
+    is reported (indexed: the expiry worklist). Written by the detainer lifecycle (audited
+    through its events).
+    """
+
+    __tablename__ = "detainers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(CASE_ID_MAX), ForeignKey("cases.case_id"), index=True
+    )
+    officer_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("officer_actions.id"))
+    ori: Mapped[str] = _ori_fk()
+    kind: Mapped[DetainerKind] = mapped_column(_enum(DetainerKind, "detainer_kind"))
+    state: Mapped[DetainerState] = mapped_column(_enum(DetainerState, "detainer_state"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    release_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+    __table_args__ = (Index(None, "ori", "state"),)
+
+
+class DetainerEvent(Base):
+    """The lifecycle of a detainer, one row per event, in the order they occurred."""
+
+    __tablename__ = "detainer_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    detainer_id: Mapped[int] = mapped_column(BigId, ForeignKey("detainers.id"))
+    event_type: Mapped[DetainerEventType] = mapped_column(
+        _enum(DetainerEventType, "detainer_event_type")
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (Index(None, "detainer_id", "occurred_at"),)
+
+
+# --------------------------------------------------------------------------- notices
+
+
+class Notice(Base):
+    """A message to an LEA, with exactly what was disclosed (``content``, already filtered by
+    the jurisdiction's disclosure preference). ``idempotency_key`` (computed by the pipeline
+    from what the notice is about) makes a resumed run send nothing twice.
+    Written by the notifier (audited: a disclosure).
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ori: Mapped[str] = _ori_fk()
+    case_id: Mapped[str | None] = mapped_column(
+        String(CASE_ID_MAX), ForeignKey("cases.case_id"), index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("submissions.id"))
+    detainer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("detainers.id"))
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind, "notice_kind"))
+    idempotency_key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX), unique=True)
+    content: Mapped[dict] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "ori", "created_at"),)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit log (see :mod:`securecomm.store.audit`).
+
+    ``subject`` and ``payload`` are canonical JSON *text*, hashed exactly as stored.
+    ``entry_hash = sha256(prev_hash || canonical entry)``; ``seq`` starts at 1 with no gaps.
+    ``case_id`` copies ``subject["case_id"]`` for per-case timelines (and is hashed too).
+    Written only by :func:`securecomm.store.audit.append`.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    event_type: Mapped[str] = mapped_column(String(EVENT_TYPE_MAX))
+    case_id: Mapped[str | None] = mapped_column(String(CASE_ID_MAX), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(HASH_HEX))
+    entry_hash: Mapped[str] = mapped_column(String(HASH_HEX), unique=True)
+
+
+class AuditHead(Base):
+    """The single row (``id = 1``) that appenders lock to serialise appends: the log's size and
+    last entry hash. Created by the initial migration.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigId)
+    last_hash: Mapped[str] = mapped_column(String(HASH_HEX))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+class AuditCheckpoint(Base):
+    """A tree head: the RFC 6962 Merkle root over the first ``tree_size`` entry hashes, when
+    it was taken, and (if a key is configured) an HMAC-SHA256 ``signature``. Verification
+    recomputes every checkpoint: the log may only have grown since.
+    Written by :func:`securecomm.store.audit.checkpoint`.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigId, unique=True)
+    root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    signature: Mapped[str | None] = mapped_column(String(HASH_HEX))
