@@ -41,6 +41,24 @@ def _register_store_commands() -> None:
 
 _register_store_commands()
 
+
+def _register_pipeline_commands() -> None:
+    """Pipeline (submit, worker, cases list/show/decide ...) and detainer lifecycle commands."""
+    import importlib
+    import importlib.util
+
+    for name in ("commands", "detainer_commands"):
+        if importlib.util.find_spec(f"securecomm.interop.{name}") is None:
+            continue  # that part of the pipeline is not built yet
+        module = importlib.import_module(f"securecomm.interop.{name}")
+        if name == "commands":
+            module.register(app, cases_app)
+        else:
+            module.register(app)
+
+
+_register_pipeline_commands()
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
