@@ -79,21 +79,21 @@ def tfsc_2011_action_sql(params: dict, table: str) -> str:
     return f"""
 WITH f AS (
   SELECT case_id, person_citizenship_status AS status, person_final_order_on IS NOT NULL AS final_order,
-    {n('convictions', af)} AS n_af,
-    {n('convictions', "o.severity = 'felony'")} AS n_fel,
-    {n('convictions', f"o.severity = 'misdemeanor' AND NOT {minor_traffic}")} AS n_misd,
-    ({n('convictions', f'{cs} AND NOT {mj}')} >= 1 OR {n('convictions', mj)} >= 2
-      OR {n('convictions', firearm)} >= 1 OR {n('convictions', dv)} >= 1
+    {n("convictions", af)} AS n_af,
+    {n("convictions", "o.severity = 'felony'")} AS n_fel,
+    {n("convictions", f"o.severity = 'misdemeanor' AND NOT {minor_traffic}")} AS n_misd,
+    ({n("convictions", f"{cs} AND NOT {mj}")} >= 1 OR {n("convictions", mj)} >= 2
+      OR {n("convictions", firearm)} >= 1 OR {n("convictions", dv)} >= 1
       OR len(list_distinct(list_transform(list_filter(convictions, o -> {cimt}), o -> o.incident_key))) >= 2) AS other_ground,
-    len(charges) >= 1 AND {n('charges', f'NOT {minor_traffic}')} = 0 AS all_minor_traffic,
-    len(charges) >= 1 AND {n('charges', f'NOT ({minor_traffic} OR {minor_misd})')} = 0
-      AND {n('charges', f"{minor_misd} AND o.disposition = 'pending'")} >= 1 AS minor_offenses_pending,
+    len(charges) >= 1 AND {n("charges", f"NOT {minor_traffic}")} = 0 AS all_minor_traffic,
+    len(charges) >= 1 AND {n("charges", f"NOT ({minor_traffic} OR {minor_misd})")} = 0
+      AND {n("charges", f"{minor_misd} AND o.disposition = 'pending'")} >= 1 AS minor_offenses_pending,
     (flag_crime_victim OR flag_crime_witness OR flag_domestic_violence_victim OR flag_civil_rights_plaintiff
       OR person_relief_u_visa OR person_relief_t_visa OR person_relief_vawa) AS protected,
     flag_national_security, flag_gang_member, flag_serious_public_safety_risk, flag_outstanding_criminal_warrant,
-    coalesce({years('person_birth_date', 'decided_on')} >= {p['priorities.gang_min_age']}, false) AS gang_age,
+    coalesce({years("person_birth_date", "decided_on")} >= {p["priorities.gang_min_age"]}, false) AS gang_age,
     (person_entry = 'without_inspection' OR person_citizenship_status = 'entered_without_inspection') AS ewi,
-    coalesce({years('person_entered_us_on', 'decided_on')} < {p['priorities.recent_entry_years']}, false) AS recent,
+    coalesce({years("person_entered_us_on", "decided_on")} < {p["priorities.recent_entry_years"]}, false) AS recent,
     person_visa_abuse, person_removal_count, person_immigration_fraud
   FROM {table}
 ), g AS (
@@ -109,7 +109,7 @@ WITH f AS (
     (flag_national_security OR level IS NOT NULL OR (flag_gang_member AND gang_age)
       OR flag_outstanding_criminal_warrant OR flag_serious_public_safety_risk OR (ewi AND recent)
       OR person_visa_abuse OR final_order OR person_removal_count >= 1 OR person_immigration_fraud) AS higher,
-    (flag_national_security OR flag_gang_member OR level = 1 OR flag_serious_public_safety_risk) AS aggravating
+    (flag_national_security OR flag_gang_member OR coalesce(level = 1, false) OR flag_serious_public_safety_risk) AS aggravating
   FROM g
 )
 SELECT case_id,
@@ -123,14 +123,17 @@ FROM h
 
 
 def ensure_caseload(cases: int, seed: int) -> Path:
-    from securecomm.bulk.synthetic import write_flat_caseload
+    from securecomm.bulk.synthetic import write_synthetic_caseload
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"caseload-{cases}-{seed}.parquet"
     if not path.exists():
         t = time.perf_counter()
-        write_flat_caseload(path, cases, seed=seed)
-        print(f"generated {cases:,} cases in {time.perf_counter() - t:.1f} s -> {path}", file=sys.stderr)
+        write_synthetic_caseload(path, cases, seed=seed)
+        print(
+            f"generated {cases:,} cases in {time.perf_counter() - t:.1f} s -> {path}",
+            file=sys.stderr,
+        )
     return path
 
 
@@ -145,7 +148,9 @@ def run(cases: int, seed: int, repeat: int, threads: int) -> dict:
     params = {k: v.value for k, v in pack.parameters.items()}
     bound = bind_pack(pack)
 
-    con = ibis.duckdb.connect(threads=threads)
+    from securecomm.bulk.backends import duckdb_connection
+
+    con = duckdb_connection(threads=threads)
     raw = con.con  # the underlying duckdb connection, for the hand-written SQL
     raw.execute(f"CREATE VIEW caseload AS SELECT * FROM read_parquet('{path}')")
     table = con.table("caseload")

@@ -342,6 +342,7 @@ def classify(
     policy: PolicyOpt = "tfsc-2011",
 ) -> None:
     """Classify one offense (DESIGN 3.1) and say why."""
+    from .law.flatten import fold_literal
     from .law.ncic import NCIC_OFFENSES
     from .law.offenses import classify_offense
 
@@ -351,7 +352,7 @@ def classify(
         _fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
     offense = {
-        "ncic": ncic, "literal": literal, "severity": severity, "injury": injury,
+        "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
         "domestic_violence": False, "disposition": "convicted", "sentence_days": sentence_days,
         "suspended": suspended, "aggravated_felony": None, "gang_element": False, "counsel": None,
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,

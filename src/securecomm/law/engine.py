@@ -68,7 +68,7 @@ def bind_pack(pack: Pack) -> BoundPack:
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise PackDefinitionError(f"pack {pack.name}: duplicate rule ids {sorted(dupes)}")
-    cols = [column_name(i) for i in ids]
+    cols = [column_name(i).lower() for i in ids]  # Spark column names are case-insensitive
     if len(set(cols)) != len(cols):
         raise PackDefinitionError(f"pack {pack.name}: rule ids collide as column names")
     try:
@@ -78,7 +78,9 @@ def bind_pack(pack: Pack) -> BoundPack:
     except KeyError as exc:
         raise PackDefinitionError(f"pack {pack.name}: {exc.args[0]}") from None
     needed: dict[str, Expr] = {}
+    # every variable the rules need, transitively, plus level and removable (always reported)
     pending = [n for r in rules for n in referenced(r.when, Var) if n != "action"]
+    pending += ["level", "removable"]
     while pending:
         name = pending.pop()
         if name in needed:
@@ -88,11 +90,6 @@ def bind_pack(pack: Pack) -> BoundPack:
         needed[name] = bind_params(pack.variables[name], values)
         pending.extend(referenced(needed[name], Var))
     _check_acyclic(pack.name, needed)
-    for name in ("level", "removable"):
-        if name not in needed:
-            needed[name] = bind_params(pack.variables[name], values)
-            for dep in referenced(needed[name], Var):
-                needed.setdefault(dep, bind_params(pack.variables[dep], values))
     for r in rules:
         if (
             r.kind != "action"

@@ -133,7 +133,8 @@ class InSet(Expr):
 
 @dataclass(frozen=True, eq=True)
 class Matches(Expr):
-    """Case-insensitive regular-expression search (Python ``re`` / RE2 common subset)."""
+    """Case-insensitive, ASCII regular-expression search in the subset shared by Python ``re``,
+    RE2 (DuckDB) and Java (Spark): no lookarounds, no backreferences."""
 
     operand: Expr
     pattern: Expr
@@ -374,7 +375,8 @@ class PythonCompiler:
 
                 return inset
             case Matches(a, Lit(pattern)):
-                fa, rx = self.compile(a), re.compile(pattern, re.IGNORECASE)
+                # ASCII: \w, \b and case folding as in RE2 (DuckDB) and Java (Spark)
+                fa, rx = self.compile(a), re.compile(pattern, re.IGNORECASE | re.ASCII)
 
                 def matches(r, i, e):
                     x = fa(r, i, e)
@@ -404,12 +406,12 @@ class PythonCompiler:
                 return years
             case Count(over, where):
                 fw = self.compile(where)
-                return lambda r, i, e: sum(1 for item in r[over] if fw(r, item, e))
+                return lambda r, i, e: sum(1 for item in r[over] or () if fw(r, item, e))
             case CountDistinct(over, key, where):
                 fk, fw = self.compile(key), self.compile(where)
 
                 def count_distinct(r, i, e):
-                    keys = {fk(r, item, e) for item in r[over] if fw(r, item, e)}
+                    keys = {fk(r, item, e) for item in r[over] or () if fw(r, item, e)}
                     keys.discard(None)
                     return len(keys)
 

@@ -15,14 +15,16 @@ Two normalisations happen here, once, for both paths:
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .schema import Case, Charge, Conviction, Disposition, Relief
 
 # Column documentation: name -> (type, meaning). Also rendered into docs/caseload-columns.md.
 OFFENSE_FIELDS: dict[str, tuple[str, str]] = {
     "ncic": ("string", "NCIC Uniform Offense Classification code, 4 digits"),
-    "literal": ("string", "offense literal as booked or as recorded on the judgment"),
+    "literal": ("string", "offense literal as booked or on the judgment, ASCII-folded (NFKD)"),
     "severity": ("string", "infraction | misdemeanor | felony, as the jurisdiction classes it"),
     "injury": ("bool", "the offense caused injury to a person (charges)"),
     "domestic_violence": ("bool", "domestic-violence offense"),
@@ -39,7 +41,7 @@ OFFENSE_FIELDS: dict[str, tuple[str, str]] = {
 
 CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "case_id": ("string", "case identifier"),
-    "decided_on": ("date", "local date of decided_at (the decision date)"),
+    "decided_on": ("date", "decision date: decided_at's date in the jurisdiction's time zone"),
     "program": ("string", "secure_communities | criminal_alien_program | 287g | border_patrol"),
     "jurisdiction_ori": ("string", "originating agency identifier"),
     "jurisdiction_state": ("string", "two-letter state"),
@@ -86,6 +88,16 @@ CASE_COLUMNS["charges"] = ("list<offense>", "current charges of this arrest")
 CASE_COLUMNS["convictions"] = ("list<offense>", "convictions, incl. current charges convicted")
 
 
+def fold_literal(text: str) -> str:
+    """The matching form of an offense literal: NFKD-decomposed and ASCII-only.
+
+    Regex engines disagree on non-ASCII text (Unicode \\w and case folding in Python, RE2's
+    folding of "ſ" to "s" in DuckDB, Java's ASCII-only folding in Spark), so patterns only ever
+    see ASCII: "ſpeeding" -> "speeding", "drivé" -> "drive", "DRİVİNG" -> "DRIVING".
+    """
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
 def _offense(
     *,
     ncic: str,
@@ -105,7 +117,7 @@ def _offense(
 ) -> dict[str, Any]:
     return {
         "ncic": ncic,
-        "literal": literal,
+        "literal": fold_literal(literal),
         "severity": severity,
         "injury": injury,
         "domestic_violence": domestic_violence,
@@ -154,7 +166,8 @@ def flatten_case(case: Case) -> dict[str, Any]:
     relief = set(person.pending_relief)
     row: dict[str, Any] = {
         "case_id": case.case_id,
-        "decided_on": case.decided_at.date(),
+        # the facility's calendar date: ages and anniversaries turn over at local midnight
+        "decided_on": case.decided_at.astimezone(ZoneInfo(jurisdiction.timezone)).date(),
         "program": case.program.value,
         "jurisdiction_ori": jurisdiction.ori,
         "jurisdiction_state": jurisdiction.state,

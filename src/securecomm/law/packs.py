@@ -302,5 +302,10 @@ def _coerce(name: str, old: Any, new: Any) -> Any:
                 re.compile(new)
             except re.error as exc:
                 raise VariantError(f"variant.parameters.{name}: bad pattern: {exc}") from None
+            if re.search(r"\(\?<?[=!]|\\[1-9]|\(\?P=", new):
+                raise VariantError(
+                    f"variant.parameters.{name}: lookarounds and backreferences are not "
+                    "supported by the bulk engines (RE2 / Java subset)"
+                )
         return new
     raise VariantError(f"variant.parameters.{name}: cannot override")

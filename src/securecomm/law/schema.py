@@ -241,7 +241,10 @@ class Case(_Strict):
 
     @model_validator(mode="after")
     def _dates_not_after_decision(self) -> Case:
-        decided_on = self.decided_at.date()
+        # the decision date in the facility's time zone (as flatten.py computes it)
+        decided_on = self.decided_at.astimezone(
+            zoneinfo.ZoneInfo(self.jurisdiction.timezone)
+        ).date()
         checks: dict[tuple, dt.date | None] = {
             ("person", "birth_date"): self.person.birth_date,
             ("person", "entered_us_on"): self.person.entered_us_on,
