@@ -89,7 +89,7 @@ def test_any_aware_timestamp_round_trips_and_orders(db, seed, at):
             row = s.scalar(select(Submission).where(Submission.received_at == at))
             assert row is not None and row.received_at.tzinfo is UTC
             assert row.received_at == at.astimezone(UTC)
-            later = at + timedelta(microseconds=1)
+            later = at.astimezone(UTC) + timedelta(microseconds=1)  # wall-clock + loses DST fold
             assert s.scalar(select(Submission.tcn).where(Submission.received_at < later)) == "H"
             assert s.scalar(select(Submission.tcn).where(Submission.received_at > at)) is None
         finally:

@@ -1,17 +1,58 @@
-"""Messages exchanged between the agencies (versioned, documented in docs/formats.md).
+"""Messages exchanged between the agencies (versioned).
 
-- ``BookingSubmission`` (booking/1): what a local LEA sends with the fingerprints.
+- ``BookingSubmission`` (``booking/1``): what a local LEA sends with the fingerprints. One JSON
+  object per line of ``securecomm submit FILE.jsonl``; unknown fields and bad values are
+  rejected with an error naming the field (``charges.0.ncic``, ``template``).
 - ``CriminalHistory``: the FBI side's answer (identity, RAP sheet, warrants).
 - ``ImmigrationRecord``: the IDENT side's answer on a match (FIN, encounters, status history,
   orders, removals), resolved by the LESC into an Immigration Alien Response.
+
+Booking submission v1 (``booking/1``)::
+
+    {"format": "booking/1",                       // optional; the only version
+     "tcn": "T2011-00000042",                     // 1-40 of [A-Za-z0-9-]; intake is idempotent on it
+     "ori": "CO0010000",                          // 2 letters + 7 letters/digits; a participating ORI
+     "booked_at": "2012-03-11T03:14:00-06:00",    // ISO 8601 with offset; not in the future
+     "arrested_at": "2012-03-11T01:40:00-06:00",  // optional; not after booked_at
+     "booking_number": "B00000042",               // optional, <= 64
+     "program": "secure_communities",             // | criminal_alien_program | 287g | border_patrol
+     "biographics": {
+        "names": [{"first": "JOSE", "middle": "LUIS", "last": "GARCIA LOPEZ"}],  // 1-10, as given
+        "birth_date": "1984-02-29",               // optional ISO date
+        "sex": "M",                               // F | M | X | U (unknown)
+        "race": "W",                              // NCIC race code A | B | I | W | U
+        "ethnicity": "H",                         // H (Hispanic) | N (not) | U
+        "place_of_birth": "MEXICO"},              // optional, <= 60
+     "charges": [                                 // 1-100, in booking order
+        {"ncic": "5499", "literal": "DRIVING WITHOUT A LICENSE", "severity": "misdemeanor",
+         "injury": false, "domestic_violence": false}],
+     "template": [0.181255, 0.060452, ...],       // 64 finite numbers, not all zero; optional
+     "template_quality": 0.91}                    // optional, 0-1 (NFIQ-like / 100)
+
+Text fields hold printable text (no control characters). ``template`` stands for the
+ten-print features (compared by cosine, so its scale does not matter); without one, or with
+``template_quality`` below the deployment's usable level (0.40), the booking goes to
+biographic linkage, whose candidates always need a person to verify them. The same TCN with
+a different payload is refused, never overwritten; the same payload again is a harmless
+duplicate (key order and number spelling do not matter: the validated document is compared).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ..law.schema import (
     CitizenshipStatus,
@@ -36,22 +77,44 @@ Tcn = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[
 Ori = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$")]
 
 
+TEMPLATE_MAX_ABS = 1e6  # a feature value beyond this is a broken extractor, not a capture
+
+
 def _finite_unit_template(values: tuple[float, ...]) -> tuple[float, ...]:
     if len(values) != TEMPLATE_DIM:
         raise ValueError(f"expected {TEMPLATE_DIM} values, got {len(values)}")
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError("template values must be finite numbers")
-    if sum(v * v for v in values) < 1e-12:
+    total = 0.0
+    for v in values:
+        if not (-TEMPLATE_MAX_ABS <= v <= TEMPLATE_MAX_ABS):  # also false for NaN
+            if not math.isfinite(v):
+                raise ValueError("template values must be finite numbers (no NaN or infinity)")
+            raise ValueError(f"template values must lie within +/-{TEMPLATE_MAX_ABS:g}")
+        total += v * v
+    if total < 1e-12:
         raise ValueError("template is the zero vector (no usable capture)")
     return values
 
 
+_NOT_PRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(value: str | None) -> str | None:
+    """Text fields hold printable text: no NUL or other control characters, no lone
+    surrogates."""
+    if value is not None and _NOT_PRINTABLE.search(value):
+        raise ValueError("control characters (or lone surrogates) are not allowed")
+    return value
+
+
 Template = Annotated[tuple[float, ...], AfterValidator(_finite_unit_template)]
+Name = Annotated[Name, AfterValidator(_printable)]
+Text60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_printable)]
+Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_printable)]
 
 
 class PersonName(_Message):
     first: Name
-    middle: Annotated[str, StringConstraints(max_length=60)] | None = None
+    middle: Text60 | None = None
     last: Name
 
 
@@ -61,34 +124,52 @@ class Biographics(_Message):
     sex: Literal["F", "M", "X", "U"] = "U"
     race: Literal["A", "B", "I", "W", "U"] = "U"  # NCIC race codes as booking systems use them
     ethnicity: Literal["H", "N", "U"] = "U"
-    place_of_birth: Annotated[str, StringConstraints(max_length=60)] | None = None
+    place_of_birth: Text60 | None = None
 
 
 class BookedCharge(_Message):
     ncic: NcicCode
-    literal: Annotated[str, StringConstraints(max_length=200)] = ""
+    literal: Text200 = ""
     severity: Severity
     injury: StrictBool = False
     domestic_violence: StrictBool = False
 
 
 class BookingSubmission(_Message):
-    """Booking submission v1: one arrest booking with its ten-print template."""
+    """Booking submission v1: one arrest booking with its ten-print template.
+
+    ``template`` is the fixed-length feature vector standing for the ten prints
+    (:data:`TEMPLATE_DIM` finite numbers, not all zero; compared by cosine, so its scale does
+    not matter). Absent, or with ``template_quality`` below the pipeline's usable level, the
+    booking goes to biographic linkage, whose candidates always need a person to verify them.
+    """
 
     format: Literal["booking/1"] = "booking/1"
     tcn: Tcn  # transaction control number: intake is idempotent on it
     ori: Ori
     booked_at: IsoDateTime
+    arrested_at: IsoDateTime | None = None
+    booking_number: (
+        Annotated[str, StringConstraints(max_length=64), AfterValidator(_printable)] | None
+    ) = None
     program: Program = Program.secure_communities
     biographics: Biographics
     charges: tuple[BookedCharge, ...] = Field(min_length=1, max_length=100)
     template: Template | None = None  # absent: no usable capture -> biographic linkage only
-    template_quality: Annotated[float, Field(ge=0, le=1)] | None = None
+    template_quality: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _arrest_before_booking(self) -> BookingSubmission:
+        if self.arrested_at is not None and self.arrested_at > self.booked_at:
+            raise PydanticCustomError("arrest_after_booking", "arrested_at is after booked_at")
+        return self
 
 
 class Warrant(_Message):
-    ncic: NcicCode
+    ncic: NcicCode | None = None
+    literal: Annotated[str, StringConstraints(max_length=200)] = ""
     issued_on: IsoDate | None = None
+    issuing_ori: Annotated[str, StringConstraints(max_length=9)] | None = None
     criminal: StrictBool = True
 
 
@@ -96,6 +177,8 @@ class CriminalHistory(_Message):
     """The FBI side's answer: identity (FBI number) and RAP sheet, or nothing."""
 
     fbi_number: Annotated[str, StringConstraints(max_length=20)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    birth_date: IsoDate | None = None
     convictions: tuple[Conviction, ...] = ()
     warrants: tuple[Warrant, ...] = ()
     gang_member: StrictBool = False
@@ -107,7 +190,8 @@ class Encounter(_Message):
     on: IsoDate
     names: tuple[PersonName, ...]
     birth_date: IsoDate | None = None
-    kind: Literal["entry", "apprehension", "benefit_application", "removal", "naturalization"]
+    #: e.g. entry, apprehension, benefit_application, removal, naturalization
+    kind: Annotated[str, StringConstraints(max_length=64)]
 
 
 class ImmigrationRecord(_Message):

@@ -6,10 +6,10 @@ One database holds the whole flow of DESIGN section 2. Tables, grouped by who wr
 reference data                ``jurisdictions``
 intake (the LEA side)         ``submissions``, ``bookings``, ``charges``, ``rejected_inputs``
 criminal-history repository   ``ch_subjects``, ``ch_arrests``, ``ch_convictions``,
-(the FBI side)                ``ch_warrants``
+(the FBI side)                ``ch_warrants``, ``ch_biometrics``
 immigration repository        ``imm_subjects``, ``imm_encounters``, ``imm_biometrics``,
 (the DHS IDENT / LESC side)   ``imm_status_history``, ``imm_orders``, ``imm_removals``
-matching                      ``hits``
+matching                      ``hits``, ``identity_verifications``
 field office                  ``cases``, ``decisions``, ``officer_actions``
 detainers                     ``detainers``, ``detainer_events``
 to the LEA                    ``notices``
@@ -81,6 +81,7 @@ __all__ = [
     "CaseRecord",
     "CaseState",
     "ChArrest",
+    "ChBiometric",
     "ChConviction",
     "ChSubject",
     "ChWarrant",
@@ -93,6 +94,7 @@ __all__ = [
     "DetainerState",
     "Encounter",
     "Hit",
+    "IdentityVerification",
     "ImmOrder",
     "ImmRemoval",
     "ImmSubject",
@@ -103,6 +105,7 @@ __all__ = [
     "OfficerAction",
     "OfficerActionKind",
     "OrderKind",
+    "PipelineStage",
     "RawEncoding",
     "RawKind",
     "RejectedInput",
@@ -110,6 +113,8 @@ __all__ = [
     "StatusHistory",
     "Submission",
     "SubmissionState",
+    "VerificationMethod",
+    "VerificationState",
 ]
 
 NAMING_CONVENTION = {
@@ -165,6 +170,35 @@ class SubmissionState(enum.StrEnum):
     processing = "processing"
     completed = "completed"
     failed = "failed"
+
+
+class PipelineStage(enum.StrEnum):
+    """The next pipeline step a submission waits for (``securecomm.interop.stages``).
+
+    ``verification`` and ``officer`` wait for a person (an examiner confirming a band or
+    biographic identity; an officer or supervisor deciding); ``done`` is the end.
+    """
+
+    criminal_history = "criminal_history"
+    ident = "ident"
+    biographic = "biographic"
+    lesc = "lesc"
+    decide = "decide"
+    verification = "verification"
+    officer = "officer"
+    act = "act"
+    done = "done"
+
+
+class VerificationMethod(enum.StrEnum):
+    biometric = "biometric"  # a 1:N score in the verification band, or an ambiguous match
+    biographic = "biographic"  # Splink linkage: no usable template
+
+
+class VerificationState(enum.StrEnum):
+    open = "open"
+    confirmed = "confirmed"
+    rejected = "rejected"
 
 
 class Repository(enum.StrEnum):
@@ -287,7 +321,8 @@ class Submission(Base):
 
     ``payload`` is the submission exactly as accepted; ``payload_sha256`` is the SHA-256 of its
     canonical JSON, used to tell a harmless resubmission from a conflicting reuse of a TCN.
-    ``state`` is the pipeline's progress (a work queue: index on state, received_at).
+    ``state`` is the pipeline's progress (a work queue: index on state, received_at) and
+    ``stage`` the next pipeline step (:class:`PipelineStage`).
     Written by intake (:func:`~securecomm.store.repositories.submit_submission`).
     """
 
@@ -304,10 +339,17 @@ class Submission(Base):
     )
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
     error: Mapped[str | None] = mapped_column(Text)
+    #: the next pipeline step (a work queue per stage: index on stage, id)
+    stage: Mapped[PipelineStage] = mapped_column(
+        _enum(PipelineStage, "pipeline_stage"),
+        default=PipelineStage.criminal_history,
+        server_default=PipelineStage.criminal_history.value,
+    )
 
     __table_args__ = (
         Index(None, "state", "received_at"),
         Index(None, "ori", "received_at"),
+        Index(None, "stage", "id"),
     )
 
 
@@ -461,6 +503,27 @@ class ChWarrant(Base):
     __table_args__ = (Index(None, "fbi_number", "active"),)
 
 
+class ChBiometric(Base):
+    """A criminal-history subject's biometric template (the FBI side's own capture), stored as
+    :class:`Biometric` stores them; the criminal-history 1:N gallery is rebuilt from it.
+    """
+
+    __tablename__ = "ch_biometrics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fbi_number: Mapped[str] = mapped_column(
+        String(16), ForeignKey("ch_subjects.fbi_number"), index=True
+    )
+    model: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int] = mapped_column(Integer)
+    template: Mapped[bytes] = mapped_column(LargeBinary)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("dim > 0 AND length(template) = 4 * dim", name="template_dim"),
+    )
+
+
 # --------------------------------------------------------------------------- immigration
 
 
@@ -604,6 +667,40 @@ class Hit(Base):
             name="one_subject",
         ),
     )
+
+
+class IdentityVerification(Base):
+    """A verification task: an identity the pipeline may not act on until a person confirms
+    it -- a 1:N score in the verification band (or an ambiguous match), or a biographic
+    (Splink) candidate. Holds the candidates with their scores, the best ``fin``, the case
+    opened for it, and the examiner's resolution. One per submission.
+    Written by the IDENT / biographic stages; resolved by the field office (audited).
+    """
+
+    __tablename__ = "identity_verifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(BigId, ForeignKey("submissions.id"), unique=True)
+    case_id: Mapped[str | None] = mapped_column(
+        String(CASE_ID_MAX), ForeignKey("cases.case_id"), index=True
+    )
+    method: Mapped[VerificationMethod] = mapped_column(
+        _enum(VerificationMethod, "verification_method")
+    )
+    fin: Mapped[str] = mapped_column(String(20), ForeignKey("imm_subjects.fin"))
+    score: Mapped[float] = mapped_column(Float)
+    #: list of {"fin", "score"}, best first
+    candidates: Mapped[list] = mapped_column(JSONType, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[VerificationState] = mapped_column(
+        _enum(VerificationState, "verification_state"), default=VerificationState.open
+    )
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "state", "opened_at"),)
 
 
 # --------------------------------------------------------------------------- field office

@@ -1,0 +1,403 @@
+"""Booking intake: Booking submission v1 lines in, submissions (with their booking and charges)
+stored, idempotent on the TCN; anything else kept in the rejected-input store with reasons.
+
+Per line, in order (the first failure rejects the line, with every error pydantic found):
+
+1. longer than :data:`MAX_LINE_BYTES` -> field ``(line)`` (the text is kept, cut at the
+   store's limit); not UTF-8 -> ``(encoding)``; not JSON -> ``(json)``; not an object ->
+   ``(root)``;
+2. :class:`~.messages.BookingSubmission` -> the failing fields (``charges.0.ncic``,
+   ``template``, ``biographics.names.0.first`` ...);
+3. ``ori`` not a participating jurisdiction; ``booked_at`` more than a day in the future;
+4. the TCN already accepted with a *different* payload (or ORI) -> field ``tcn``: a TCN is
+   never reused and a submission never overwritten. The same payload again is a harmless
+   duplicate: counted, nothing written.
+
+What is stored is the validated document (``model_dump(mode="json")``): two spellings of the
+same booking (key order, ``1`` vs ``1.0``) are the same payload. Accepted lines become a
+``submissions`` row (stage ``criminal_history``), a ``bookings`` row and its ``charges``.
+
+Speed: lines are validated in Python and written in batches (``batch_size`` per transaction)
+with multi-row inserts; the TCNs of a batch are checked with one query. Should a batch meet a
+concurrent writer (a unique-key violation), it is rolled back and redone line by line through
+:func:`securecomm.store.repositories.submit_submission`, which settles each TCN exactly.
+A rejected line is recorded in the same transaction as its batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..store import repositories
+from ..store.errors import InputError, TcnConflictError
+from ..store.models import Booking, Charge, Jurisdiction, Submission, SubmissionState
+from ..store.types import canonical_json, sha256_hex
+from .messages import BookingSubmission
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "SubmitReport",
+    "submit_booking",
+    "submit_bookings",
+    "validate_booking_line",
+]
+
+MAX_LINE_BYTES = 256 * 1024
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+_KEPT_REJECTIONS = 1000
+
+
+@dataclass
+class Rejection:
+    line: int
+    tcn: str | None
+    errors: list[dict[str, Any]]
+
+    def describe(self) -> str:
+        first = self.errors[0] if self.errors else {"field": "?", "message": "?"}
+        more = f" (+{len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        who = f" tcn {self.tcn}" if self.tcn else ""
+        return f"line {self.line}{who}: {first.get('field')}: {first.get('message')}{more}"
+
+
+@dataclass
+class SubmitReport:
+    """What a submit run did. ``accepted`` new submissions; ``duplicates`` lines whose TCN was
+    already accepted with the same payload; ``rejected`` lines kept in the rejected store."""
+
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    blank: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "blank": self.blank,
+        }
+
+
+@dataclass
+class _Valid:
+    line: int
+    raw: str
+    booking: BookingSubmission
+    payload: dict[str, Any]
+    digest: str
+
+
+def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "(root)"
+        out.append({"field": loc, "message": str(e.get("msg", ""))[:500]})
+    return out
+
+
+def validate_booking_line(
+    raw: str | bytes, *, oris: set[str] | None = None, now: dt.datetime | None = None
+) -> tuple[BookingSubmission | None, list[dict[str, Any]], str | None]:
+    """Validate one line: ``(booking, [], tcn)`` or ``(None, errors, tcn-if-known)``."""
+    size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
+    if size > MAX_LINE_BYTES:
+        return None, [
+            {"field": "(line)", "message": f"{size} bytes: a booking line is at most {MAX_LINE_BYTES}"}
+        ], None  # fmt: skip
+    if isinstance(raw, bytes | bytearray):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, [{"field": "(encoding)", "message": f"not UTF-8: {exc.reason} at byte {exc.start}"}], None  # fmt: skip
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return None, [{"field": "(json)", "message": f"not valid JSON: {message}"}], None
+    if not isinstance(doc, dict):
+        return None, [{"field": "(root)", "message": f"a JSON object expected, got {type(doc).__name__}"}], None  # fmt: skip
+    tcn = doc.get("tcn") if isinstance(doc.get("tcn"), str) else None
+    tcn = tcn[:64] if tcn else None
+    try:
+        booking = BookingSubmission.model_validate(doc)
+    except ValidationError as exc:
+        return None, _errors_of(exc), tcn
+    except RecursionError:
+        return None, [{"field": "(json)", "message": "nested too deeply"}], tcn
+    errors = []
+    if oris is not None and booking.ori not in oris:
+        errors.append({"field": "ori", "message": f"{booking.ori!r} is not a participating jurisdiction"})  # fmt: skip
+    now = now or dt.datetime.now(dt.UTC)
+    if booking.booked_at > now + FUTURE_TOLERANCE:
+        errors.append({"field": "booked_at", "message": f"{booking.booked_at.isoformat()} is in the future"})  # fmt: skip
+    if errors:
+        return None, errors, booking.tcn
+    return booking, [], booking.tcn
+
+
+def _booking_rows(
+    submission_id: int, booking: BookingSubmission, payload: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    row = {
+        "submission_id": submission_id,
+        "ori": booking.ori,
+        "booking_number": booking.booking_number,
+        "booked_at": booking.booked_at,
+        "arrested_at": booking.arrested_at,
+        "release_eligible_at": None,
+        "biographics": payload["biographics"],
+        "fbi_number": None,
+    }
+    charges = [
+        {
+            "position": i,
+            "ncic": c.ncic,
+            "literal": c.literal,
+            "severity": c.severity.value,
+            "injury": c.injury,
+            "domestic_violence": c.domestic_violence,
+            "disposition": "pending",
+            "disposed_on": None,
+        }
+        for i, c in enumerate(booking.charges)
+    ]
+    return row, charges
+
+
+def _insert_bookings(session: Session, items: list[tuple[int, _Valid]]) -> None:
+    rows, charge_rows = [], []
+    for sid, v in items:
+        b, cs = _booking_rows(sid, v.booking, v.payload)
+        rows.append(b)
+        charge_rows.append(cs)
+    if not rows:
+        return
+    table = Booking.__table__
+    ids = (
+        session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    flat = [{**c, "booking_id": bid} for bid, cs in zip(ids, charge_rows, strict=True) for c in cs]
+    if flat:
+        session.execute(insert(Charge.__table__), flat)
+
+
+def submit_booking(
+    session: Session,
+    booking: BookingSubmission | dict[str, Any],
+    *,
+    received_at: dt.datetime | None = None,
+) -> tuple[Submission, bool]:
+    """Python API for one booking (inside the caller's transaction): validate, then
+    :func:`~securecomm.store.repositories.submit_submission` (idempotent on the TCN) and, when
+    new, its booking and charges. Raises :class:`~securecomm.store.errors.InputError` naming
+    the field, or :class:`~securecomm.store.errors.TcnConflictError`."""
+    if not isinstance(booking, BookingSubmission):
+        try:
+            booking = BookingSubmission.model_validate(booking)
+        except ValidationError as exc:
+            first = _errors_of(exc)[0]
+            raise InputError(first["field"], first["message"]) from exc
+    payload = booking.model_dump(mode="json")
+    received_at = received_at or dt.datetime.now(dt.UTC)
+    submission, created = repositories.submit_submission(
+        session, booking.tcn, booking.ori, payload, received_at
+    )
+    if created:
+        v = _Valid(0, "", booking, payload, submission.payload_sha256)
+        _insert_bookings(session, [(submission.id, v)])
+    return submission, created
+
+
+def _lines(stream: Iterable[str | bytes]) -> Iterable[tuple[int, str | bytes]]:
+    for n, line in enumerate(stream, start=1):
+        if isinstance(line, bytes | bytearray):
+            line = bytes(line).rstrip(b"\r\n")
+            if not line.strip():
+                yield n, b""
+                continue
+        else:
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                yield n, ""
+                continue
+        yield n, line
+
+
+def submit_bookings(
+    session_factory: sessionmaker[Session] | Callable[[], Session],
+    lines: Iterable[str | bytes],
+    *,
+    source: str = "submit",
+    batch_size: int = 2000,
+    now: Callable[[], dt.datetime] | None = None,
+) -> SubmitReport:
+    """Submit Booking submission v1 lines (JSON Lines). See the module docstring.
+
+    Each batch commits on its own; a run stopped half-way is resumed by submitting the same
+    lines again (accepted ones then count as duplicates). Returns a :class:`SubmitReport`.
+    """
+    clock = now or (lambda: dt.datetime.now(dt.UTC))
+    report = SubmitReport()
+    with session_factory() as session:
+        oris = set(session.scalars(select(Jurisdiction.ori)))
+    batch: list[tuple[int, str | bytes]] = []
+
+    def flush() -> None:
+        if batch:
+            _submit_batch(session_factory, batch, oris, source, clock, report)
+            batch.clear()
+
+    for n, line in _lines(lines):
+        if line in ("", b""):
+            report.blank += 1
+            continue
+        report.read += 1
+        batch.append((n, line))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return report
+
+
+def _reject(
+    session: Session, source: str, raw: str | bytes, errors: list[dict[str, Any]],
+    line: int, tcn: str | None, at: dt.datetime, report: SubmitReport,
+) -> None:  # fmt: skip
+    detailed = [{**e, "line": line, **({"tcn": tcn} if tcn else {})} for e in errors]
+    repositories.reject_input(session, source, raw, detailed, at)
+    report.rejected += 1
+    if len(report.rejections) < _KEPT_REJECTIONS:
+        report.rejections.append(Rejection(line, tcn, errors))
+
+
+def _submit_batch(
+    session_factory, batch: list[tuple[int, str | bytes]], oris: set[str], source: str,
+    clock: Callable[[], dt.datetime], report: SubmitReport,
+) -> None:  # fmt: skip
+    now = clock()
+    valid: list[_Valid] = []
+    invalid: list[tuple[int, str | bytes, list[dict[str, Any]], str | None]] = []
+    for n, raw in batch:
+        booking, errors, tcn = validate_booking_line(raw, oris=oris, now=now)
+        if booking is None:
+            invalid.append((n, raw, errors, tcn))
+            continue
+        payload = booking.model_dump(mode="json")
+        valid.append(_Valid(n, raw if isinstance(raw, str) else raw.decode(), booking, payload,
+                            sha256_hex(canonical_json(payload))))  # fmt: skip
+    snapshot = SubmitReport()
+    try:
+        with session_factory() as session, session.begin():
+            _write_batch(session, valid, invalid, source, now, snapshot)
+    except IntegrityError:
+        # a concurrent writer took some TCN of this batch: settle each line on its own
+        snapshot = SubmitReport()
+        for v in valid:
+            with session_factory() as session, session.begin():
+                _write_one(session, v, source, now, snapshot)
+        with session_factory() as session, session.begin():
+            for n, raw, errors, tcn in invalid:
+                _reject(session, source, raw, errors, n, tcn, now, snapshot)
+    report.accepted += snapshot.accepted
+    report.duplicates += snapshot.duplicates
+    report.rejected += snapshot.rejected
+    room = _KEPT_REJECTIONS - len(report.rejections)
+    report.rejections.extend(snapshot.rejections[: max(room, 0)])
+
+
+def _conflict(v: _Valid, existing_sha: str) -> list[dict[str, Any]]:
+    err = TcnConflictError(v.booking.tcn, existing_sha, v.digest)
+    return [{"field": "tcn", "message": str(err)}]
+
+
+def _write_batch(
+    session: Session, valid: list[_Valid], invalid: list, source: str, now: dt.datetime,
+    report: SubmitReport,
+) -> None:  # fmt: skip
+    for n, raw, errors, tcn in invalid:
+        _reject(session, source, raw, errors, n, tcn, now, report)
+    if not valid:
+        return
+    tcns = sorted({v.booking.tcn for v in valid})
+    existing: dict[str, tuple[str, str]] = {}
+    for lo in range(0, len(tcns), 5000):
+        for tcn, ori, sha in session.execute(
+            select(Submission.tcn, Submission.ori, Submission.payload_sha256).where(
+                Submission.tcn.in_(tcns[lo : lo + 5000])
+            )
+        ):
+            existing[tcn] = (ori, sha)
+    new: list[_Valid] = []
+    for v in valid:
+        tcn = v.booking.tcn
+        if tcn in existing:
+            ori, sha = existing[tcn]
+            if sha == v.digest and ori == v.booking.ori:
+                report.duplicates += 1
+            else:
+                _reject(session, source, v.raw, _conflict(v, sha), v.line, tcn, now, report)
+            continue
+        existing[tcn] = (v.booking.ori, v.digest)
+        new.append(v)
+    if not new:
+        return
+    rows = [
+        {
+            "tcn": v.booking.tcn,
+            "ori": v.booking.ori,
+            "payload": v.payload,
+            "payload_sha256": v.digest,
+            "received_at": now,
+            "state": SubmissionState.received.value,
+            "state_changed_at": now,
+            "error": None,
+            "stage": "criminal_history",
+        }
+        for v in new
+    ]
+    table = Submission.__table__
+    ids = (
+        session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    _insert_bookings(session, list(zip(ids, new, strict=True)))
+    report.accepted += len(new)
+
+
+def _write_one(
+    session: Session, v: _Valid, source: str, now: dt.datetime, report: SubmitReport
+) -> None:
+    try:
+        with session.begin_nested():
+            _, created = repositories.submit_submission(
+                session, v.booking.tcn, v.booking.ori, v.payload, now
+            )
+            if created:
+                sid = session.scalar(select(Submission.id).where(Submission.tcn == v.booking.tcn))
+                _insert_bookings(session, [(sid, v)])
+    except TcnConflictError as exc:
+        _reject(session, source, v.raw, [{"field": "tcn", "message": str(exc)}], v.line, v.booking.tcn, now, report)  # fmt: skip
+        return
+    except InputError as exc:
+        _reject(session, source, v.raw, [{"field": exc.field, "message": exc.message}], v.line, v.booking.tcn, now, report)  # fmt: skip
+        return
+    if created:
+        report.accepted += 1
+    else:
+        report.duplicates += 1
