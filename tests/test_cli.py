@@ -181,3 +181,36 @@ def test_offenses_classify_says_why():
     result = run("offenses", "classify", "7399", "--literal", "LOITERING")
     assert "minor_misdemeanor" in result.stdout and "Appendix A" in result.stdout
     assert run("offenses", "classify", "12345").exit_code == 2
+
+
+def test_cases_to_parquet_and_evaluate_compare_policies(tmp_path):
+    import pyarrow.parquet as pq
+
+    lines = CASELOAD.read_text().splitlines()[:200]
+    src = tmp_path / "cases.jsonl"
+    src.write_text("\n".join([*lines, "{broken"]) + "\n")
+    parquet = tmp_path / "caseload.parquet"
+    result = run("cases", "to-parquet", str(src), str(parquet))
+    assert result.exit_code == 1  # one line rejected, kept with its reason
+    assert "200 case(s) written" in result.stdout
+    rejected = [
+        json.loads(x)
+        for x in (tmp_path / "caseload.parquet.rejected.jsonl").read_text().splitlines()
+    ]
+    assert len(rejected) == 1 and rejected[0]["line"] == 201
+
+    out_dir = tmp_path / "whatif"
+    result = run(
+        "evaluate", str(parquet), "-p", "morton-2011", "-p", "tfsc-2011", "--out", str(out_dir)
+    )
+    assert result.exit_code == 0, result.output
+    assert "200 cases" in result.stdout
+    decisions = pq.read_table(out_dir / "decisions-tfsc-2011.parquet").to_pylist()
+    assert len(decisions) == 200
+    # the bulk decisions equal `decide` on the same cases
+    single = {
+        d.case_id: d.action.value
+        for d in decisions(run("decide", str(src), "-p", "tfsc-2011").stdout)
+    }
+    assert {d["case_id"]: d["action"] for d in decisions} == single
+    assert (out_dir / "actions_by_policy.csv").read_text().count("\n") >= 2

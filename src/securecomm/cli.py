@@ -258,7 +258,7 @@ def to_parquet(
 
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
-    out.print(f"{report.written} case(s) written to {dst}", highlight=False)
+    out.print(f"{report.accepted} case(s) written to {dst}", highlight=False)
     if report.rejected:
         err.print(
             f"{report.rejected} rejected, with reasons, in {report.rejected_path}", highlight=False
@@ -313,10 +313,10 @@ def evaluate(
         _fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
     with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("evaluating", total=len(packs))
+        task = progress.add_task("evaluating", total=len(packs) + 1)
 
-        def step(message: str) -> None:
-            progress.update(task, advance=1, description=message)
+        def step(stage: str, completed: int, total: int) -> None:
+            progress.update(task, completed=completed, total=total, description=stage)
 
         try:
             result = evaluate_caseload(caseload, packs, out_dir, engine=engine, progress=step)

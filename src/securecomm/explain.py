@@ -114,10 +114,21 @@ def render_pack(console: Console, pack: Pack) -> None:
 
 def render_evaluation(console: Console, result: Any) -> None:
     """Summary of a bulk what-if (``bulk.evaluate.EvaluationResult``)."""
-    table = Table("policy", "cases", "seconds", *ACTION_WORDS, title="Actions by policy")
+    short = {"no_action": "no action", "no_detainer": "no det.", "conditional_detainer": "cond.",
+             "detainer": "detainer", "notification_request": "notif."}  # fmt: skip
+    table = Table(title="Actions by policy")
+    table.add_column("policy", no_wrap=True)
+    for name in ("cases", "seconds", *(short[a] for a in ACTION_WORDS)):
+        table.add_column(name, justify="right")
     for pack_result in result.packs:
         counts = pack_result.actions
         table.add_row(pack_result.policy, f"{pack_result.cases:,}", f"{pack_result.seconds:.2f}",
                       *(f"{counts.get(a, 0):,}" for a in ACTION_WORDS))  # fmt: skip
     console.print(table)
-    console.print(f"Outputs in {result.out_dir}: " + ", ".join(p.name for p in result.paths))
+    paths = [p.decisions_path for p in result.packs]
+    paths += [result.actions_by_policy_path, result.rule_counts_path, result.differences_path]
+    console.print(
+        f"{result.cases:,} cases, {result.differences:,} with different actions between "
+        f"policies; {result.seconds:.1f} s ({result.engine})."
+    )
+    console.print("Outputs: " + ", ".join(str(p) for p in paths), highlight=False)
