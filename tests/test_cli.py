@@ -205,12 +205,12 @@ def test_cases_to_parquet_and_evaluate_compare_policies(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "200 cases" in result.stdout
-    decisions = pq.read_table(out_dir / "decisions-tfsc-2011.parquet").to_pylist()
-    assert len(decisions) == 200
+    bulk_rows = pq.read_table(out_dir / "decisions-tfsc-2011.parquet").to_pylist()
+    assert len(bulk_rows) == 200
     # the bulk decisions equal `decide` on the same cases
     single = {
         d.case_id: d.action.value
         for d in decisions(run("decide", str(src), "-p", "tfsc-2011").stdout)
     }
-    assert {d["case_id"]: d["action"] for d in decisions} == single
+    assert {d["case_id"]: d["action"] for d in bulk_rows} == single
     assert (out_dir / "actions_by_policy.csv").read_text().count("\n") >= 2
