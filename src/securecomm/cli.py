@@ -32,32 +32,20 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(offenses_app, name="offenses")
 
 
-def _register_store_commands() -> None:
+def _register_command_groups() -> None:
+    """The store (db, audit), pipeline (submit, worker, cases list/show/decide ...) and detainer
+    lifecycle (detainers, notices) groups live beside their packages."""
+    from .interop import commands as pipeline_commands
+    from .interop import detainer_commands
     from .store.commands import audit_app, db_app
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
+    pipeline_commands.register(app, cases_app)
+    detainer_commands.register(app)
 
 
-_register_store_commands()
-
-
-def _register_pipeline_commands() -> None:
-    """Pipeline (submit, worker, cases list/show/decide ...) and detainer lifecycle commands."""
-    import importlib
-    import importlib.util
-
-    for name in ("commands", "detainer_commands"):
-        if importlib.util.find_spec(f"securecomm.interop.{name}") is None:
-            continue  # that part of the pipeline is not built yet
-        module = importlib.import_module(f"securecomm.interop.{name}")
-        if name == "commands":
-            module.register(app, cases_app)
-        else:
-            module.register(app)
-
-
-_register_pipeline_commands()
+_register_command_groups()
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
