@@ -1,0 +1,93 @@
+"""Booking outcome v1 — the one table the statistics are computed from.
+
+One row per booking and policy. Two producers write it: the synthetic nation in bulk
+(``securecomm.synth``: nation bookings -> bulk evaluation under a pack -> simulated custody
+and removal) and the pipeline's store (``securecomm.stats.from_store``). ``securecomm stats``
+reads it. The categories are the stable, documented categories of the monthly statistics the
+Task Force asked ICE to publish (I rec. 4, II rec. 4); changing a value list is a format change.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = [
+    "ACTIONS",
+    "BOOKING_OUTCOME_SCHEMA",
+    "CHARGE_CATEGORIES",
+    "CONVICTION_STATUSES",
+    "DECLINE_REASONS",
+    "DECLINE_REASON_BY_RULE",
+    "STATUS_CATEGORIES",
+]
+
+# DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit).
+STATUS_CATEGORIES = (
+    "us_citizen_by_birth",
+    "naturalized_citizen",
+    "lawful_permanent_resident",
+    "nonimmigrant_visa",
+    "refugee_asylee",
+    "parolee",
+    "entered_without_inspection",
+    "visa_overstay",
+    "unknown",
+)
+
+# DESIGN 3.6 actions (null: no IDENT match, so no case).
+ACTIONS = ("no_action", "no_detainer", "conditional_detainer", "detainer", "notification_request")
+
+# Why a removable person got no detainer: the deciding action rule, named by category.
+DECLINE_REASON_BY_RULE = {
+    "actions.tfsc.minor-traffic-only": "minor_traffic",
+    "actions.tfsc-strict.misdemeanor-no-public-safety-risk": "minor_misdemeanor",
+    "actions.protected-not-aggravating": "protected_person",
+    "actions.pep.not-a-transfer-priority": "not_a_priority",
+}
+DECLINE_REASONS = ("minor_traffic", "minor_misdemeanor", "protected_person", "not_a_priority")
+
+# The most serious current charge of the booking, in this order of seriousness (highest last):
+# minor_traffic < other_minor_misdemeanor < serious_traffic < other_misdemeanor < felony.
+# minor traffic / minor misdemeanor / serious traffic are the DESIGN 3.1 categories.
+CHARGE_CATEGORIES = (
+    "minor_traffic",
+    "other_minor_misdemeanor",
+    "serious_traffic",
+    "other_misdemeanor",
+    "felony",
+)
+
+# convicted: any conviction (prior, or a current charge disposed as convicted);
+# charged_only: a criminal-history record with arrests but no conviction;
+# no_criminal_history: no criminal-history record before this booking.
+CONVICTION_STATUSES = ("convicted", "charged_only", "no_criminal_history")
+
+BOOKING_OUTCOME_SCHEMA = pa.schema(
+    [
+        pa.field("policy", pa.string(), nullable=False),
+        pa.field("tcn", pa.string(), nullable=False),
+        pa.field("booked_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        # first day of the booking's month in the jurisdiction's local time
+        pa.field("month", pa.date32(), nullable=False),
+        pa.field("ori", pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=False),
+        pa.field("county_fips", pa.string()),
+        pa.field("program", pa.string(), nullable=False),
+        # booking-system race/ethnicity as recorded (for bias monitoring; not a policy input)
+        pa.field("race", pa.string()),
+        pa.field("ethnicity", pa.string()),
+        pa.field("ident_match", pa.bool_(), nullable=False),
+        pa.field("status_category", pa.string()),
+        pa.field("action", pa.string()),
+        pa.field("action_rule", pa.string()),
+        pa.field("decline_reason", pa.string()),
+        pa.field("level", pa.int8()),
+        pa.field("priority", pa.string()),
+        pa.field("priority_bases", pa.list_(pa.string())),
+        pa.field("charge_category", pa.string(), nullable=False),
+        pa.field("conviction_status", pa.string(), nullable=False),
+        pa.field("ice_custody", pa.bool_(), nullable=False),
+        pa.field("removed", pa.bool_(), nullable=False),
+        pa.field("held_past_expiry", pa.bool_(), nullable=False),
+    ]
+)
