@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _ZONES = [
     ("CA", "06037", "America/Los_Angeles"),
@@ -115,12 +116,15 @@ def generate_case(rng: random.Random, index: int, decided_on: dt.date) -> dict[s
         "in_school_or_graduate": 0.08, "indigent": 0.3, "apprehended_at_border": 0.01,
     }  # fmt: skip
     flags = {name: True for name, rate in flag_rates.items() if rng.random() < rate}
-    decided_at = dt.datetime.combine(decided_on, dt.time(rng.randrange(24), rng.randrange(60)))
+    # Wall-clock times in the jurisdiction's own zone, so the decision date is decided_on there.
+    local = ZoneInfo(zone)
+    decided_at = dt.datetime.combine(
+        decided_on, dt.time(rng.randrange(24), rng.randrange(60)), tzinfo=local
+    )
     arrested_at = decided_at - dt.timedelta(hours=rng.randrange(1, 30))
-    offset = "-07:00"
     return {
         "case_id": f"case-{index:07d}",
-        "decided_at": decided_at.isoformat() + offset,
+        "decided_at": decided_at.isoformat(),
         "program": rng.choices(["secure_communities", "criminal_alien_program", "287g", "border_patrol"],
                                weights=[85, 10, 4, 1])[0],
         "jurisdiction": {
@@ -129,7 +133,7 @@ def generate_case(rng: random.Random, index: int, decided_on: dt.date) -> dict[s
             "honors_detainers": rng.random() < 0.85,
         },
         "person": person,
-        "arrest": {"arrested_at": arrested_at.isoformat() + offset, "charges": charges},
+        "arrest": {"arrested_at": arrested_at.isoformat(), "charges": charges},
         "convictions": convictions,
         "flags": flags,
     }  # fmt: skip
