@@ -38,11 +38,13 @@ def _register_command_groups() -> None:
     from .interop import commands as pipeline_commands
     from .interop import detainer_commands
     from .store.commands import audit_app, db_app
+    from .synth.commands import synth_app
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
     pipeline_commands.register(app, cases_app)
     detainer_commands.register(app)
+    app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
 
 
 _register_command_groups()
