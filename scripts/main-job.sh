@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
-# The main job (README's first command), until `securecomm demo` exists: decide the bundled
-# example caseload under the Task Force consensus pack, explain one case, and compare the four
-# packs over the whole caseload in bulk. Sets up .venv first.
+# The main job (README's first command): a synthetic nation through the whole system.
+# Sets up .venv first; writes out/demo/ (index.html, monthly statistics, comparison, pipeline run).
+# Extra arguments go to `securecomm demo` (e.g. --scale national, --policy pep-2014).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-sc=.venv/bin/securecomm
-mkdir -p out/main-job
-$sc policies
-$sc decide examples/caseload-1000.jsonl --policy tfsc-2011 > out/main-job/decisions-tfsc-2011.jsonl
-echo "1000 decisions written to out/main-job/decisions-tfsc-2011.jsonl"
-$sc explain examples/case-young-traffic-violator.json --policy tfsc-2011
-$sc cases to-parquet examples/caseload-1000.jsonl out/main-job/caseload.parquet
-$sc evaluate out/main-job/caseload.parquet --policy morton-2011 --policy tfsc-2011 \
-    --policy tfsc-2011-strict --policy pep-2014 --out out/main-job/what-if
+.venv/bin/securecomm demo "$@"

@@ -37,6 +37,7 @@ def _register_command_groups() -> None:
     lifecycle (detainers, notices) groups live beside their packages."""
     from .interop import commands as pipeline_commands
     from .interop import detainer_commands
+    from .stats.commands import stats_app
     from .store.commands import audit_app, db_app
     from .synth.commands import synth_app
 
@@ -44,6 +45,7 @@ def _register_command_groups() -> None:
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
     pipeline_commands.register(app, cases_app)
     detainer_commands.register(app)
+    app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
 
 
@@ -317,6 +319,51 @@ def evaluate(
     from .explain import render_evaluation
 
     render_evaluation(out, result)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out/demo"),
+    scale: Annotated[
+        str, typer.Option(help="small (FY2009-FY2012 at 0.2% of the national flow) or national "
+                          "(FY2012, every booking).")
+    ] = "small",
+    policy: PolicyOpt = "tfsc-2011",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same nation).")] = 2011,
+    pipeline_sample: Annotated[
+        int, typer.Option(help="Bookings run through the real pipeline on SQLite (0 skips).")
+    ] = 2000,
+) -> None:
+    """The main job: a synthetic nation through the whole system, in about two minutes.
+
+    Builds the calibrated nation, evaluates it under the four packs in bulk, writes the monthly
+    statistics (CSV, Parquet, HTML), the quarterly state report and the policy comparison, runs a
+    sample through the real pipeline on SQLite, and writes OUT/index.html.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .demo import STAGES, DemoConfig, run_demo
+    from .explain import render_demo
+
+    try:
+        config = DemoConfig(out_dir=out_dir, scale=scale, policy=policy, seed=seed,
+                            pipeline_sample=pipeline_sample)  # fmt: skip
+    except ValueError as exc:
+        _fail(str(exc))
+    columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
+        "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=err) as progress:
+        tasks = {s: progress.add_task(s, total=1, start=False) for s in STAGES}
+
+        def step(stage: str, completed: int, total: int) -> None:
+            task = tasks[stage]
+            progress.start_task(task)
+            progress.update(task, completed=completed, total=max(total, 1))
+
+        result = run_demo(config, step)
+        for task in tasks.values():
+            progress.update(task, completed=progress.tasks[task].total)
+    render_demo(out, result)
 
 
 @offenses_app.command("classify")

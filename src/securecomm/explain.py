@@ -132,3 +132,48 @@ def render_evaluation(console: Console, result: Any) -> None:
         f"policies; {result.seconds:.1f} s ({result.engine})."
     )
     console.print("Outputs: " + ", ".join(str(p) for p in paths), highlight=False)
+
+
+def render_demo(console: Console, result: Any) -> None:
+    """Summary table of ``securecomm demo`` (``demo.DemoResult``)."""
+    n = result.nation
+    console.print(
+        f"Nation: {n['bookings']:,} bookings {n['first_month']}..{n['last_month']} in "
+        f"{n['jurisdictions_booking']:,} jurisdictions ({n['states']} states), "
+        f"{n['ident_matches']:,} IDENT matches (seed {n['seed']}).",
+        highlight=False,
+    )
+    table = Table(title="Four policies over the same caseload")
+    table.add_column("figure", no_wrap=True)
+    for row in result.comparison:
+        table.add_column(row["policy"], justify="right")
+    figures = (
+        ("detainers", "detainers issued"),
+        ("detainers_conditional", "  of which conditional"),
+        ("notification_requests", "notification requests"),
+        ("share_detainers_no_conviction", "on people with no conviction"),
+        ("share_detainers_minor_traffic", "on minor-traffic-only arrests"),
+        ("share_detainers_protected", "on protected persons"),
+        ("ice_custody", "ICE custody"),
+        ("removals", "removals"),
+    )
+    for key, label in figures:
+        cells = []
+        for row in result.comparison:
+            v = row.get(key)
+            cells.append("n/a" if v is None else f"{v:.1%}" if key.startswith("share") else f"{v:,}")
+        table.add_row(label, *cells)
+    console.print(table)
+    p = result.pipeline
+    if p:
+        console.print(
+            f"Pipeline (SQLite, {result.config.policy}): {p['bookings']:,} bookings at "
+            f"{p['bookings_per_second']:,.0f}/s; audit verified: {'yes' if p['audit_ok'] else 'NO'}; "
+            f"decisions equal to bulk: {p['decisions_compared'] - p['decisions_disagreeing']:,} of "
+            f"{p['decisions_compared']:,} ({p['disagreeing_unrepresentable']:,} differ on facts the "
+            "pipeline cannot carry).",
+            highlight=False,
+        )
+    times = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+    console.print(f"Stage times: {times}. Total {sum(result.seconds.values()):.1f} s.", highlight=False)
+    console.print(f"Report: {result.paths['report']}", highlight=False)

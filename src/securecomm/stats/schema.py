@@ -18,6 +18,9 @@ __all__ = [
     "CONVICTION_STATUSES",
     "DECLINE_REASONS",
     "DECLINE_REASON_BY_RULE",
+    "DETAINER_KINDS",
+    "LEVEL_CATEGORIES",
+    "PRIORITY_BASES",
     "STATUS_CATEGORIES",
 ]
 
@@ -91,3 +94,22 @@ BOOKING_OUTCOME_SCHEMA = pa.schema(
         pa.field("held_past_expiry", pa.bool_(), nullable=False),
     ]
 )
+
+
+# --------------------------------------------------------------------------- statistics
+# Additions for ``securecomm.stats`` (categories of the published tables; not columns).
+
+# ICE custody and removals by the booking's criminal level (DESIGN 3.3; level null ->
+# non_criminal: no conviction that the level rules count).
+LEVEL_CATEGORIES = ("level_1", "level_2", "level_3", "non_criminal")
+
+# detainers: action ``detainer`` -> unconditional, ``conditional_detainer`` -> conditional.
+DETAINER_KINDS = ("unconditional", "conditional")
+
+# Every priority basis label the four packs can report (Morton 2011 1(a)..3(c) with the
+# ``level-N`` of 1(b); Johnson 2014 1(a)..3), plus ``other`` for any label outside this list
+# (a user variant's). tests/stats check the list against the packs.
+PRIORITY_BASES = (
+    "1(a)", "1(b)", "1(c)", "1(d)", "1(e)", "2(a)", "2(b)", "2(c)", "2(d)",
+    "3", "3(a)", "3(b)", "3(c)", "level-1", "level-2", "level-3", "other",
+)  # fmt: skip

@@ -1,0 +1,184 @@
+"""``securecomm stats``: monthly statistics, quarterly state report, policy comparison.
+
+The lead registers ``stats_app`` in cli.py (``app.add_typer(stats_app, name="stats")``).
+Bad input exits with code 2 and one line on stderr naming the field or value.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import typer
+from rich.console import Console
+
+from securecomm.law.packs import VariantError
+
+from .comparison import compare_policies
+from .monthly import monthly_statistics
+from .quarterly import quarterly_report
+from .reports import monthly_html, quarterly_html
+from .source import (
+    StatsInputError,
+    check_columns,
+    load_outcomes,
+    open_source,
+    parse_month,
+    parse_quarter,
+    parse_state,
+    policies_in,
+)
+
+stats_app = typer.Typer(
+    help="Published statistics: monthly per jurisdiction, quarterly per state, policy "
+    "comparison (HSAC Task Force I rec. 4, II rec. 4).",
+    no_args_is_help=True,
+)
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    html = "html"
+
+
+SourceArg = Annotated[
+    str, typer.Argument(help="Booking outcome v1: a Parquet file, a directory or a glob.")
+]
+StateOpt = Annotated[str | None, typer.Option("--state", help="Two-letter state, e.g. CO.")]
+PolicyOpt = Annotated[
+    str | None, typer.Option("--policy", "-p", help="Policy, when the source holds several.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Output file (default: stdout; csv only).")
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _write(table: pa.Table, fmt: Format, out: Path | None, html: str | None = None) -> None:
+    if out is None and fmt is not Format.csv:
+        _fail(f"--format {fmt.value} needs --out PATH")
+    if fmt is Format.csv:
+        if out is None:
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(table, sink)
+            sys.stdout.write(sink.getvalue().to_pybytes().decode("utf-8"))
+            sys.stdout.flush()
+        else:
+            pacsv.write_csv(table, out)
+    elif fmt is Format.parquet:
+        pq.write_table(table, out)
+    else:
+        out.write_text(html or "", encoding="utf-8")
+    if out is not None:
+        err.print(f"wrote {table.num_rows} rows -> {out}", highlight=False)
+
+
+@stats_app.command("monthly")
+def monthly_cmd(
+    source: SourceArg,
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM; all months if absent.")
+    ] = None,
+    state: StateOpt = None,
+    policy: PolicyOpt = None,
+    fmt: FormatOpt = Format.csv,
+    out: OutOpt = None,
+    suppress_below: Annotated[
+        int | None,
+        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release (DESIGN 8)."),
+    ] = None,
+) -> None:
+    """Monthly statistics per jurisdiction, long format (docs/statistics.md)."""
+    try:
+        if month is not None:
+            parse_month(month)
+        if state is not None:
+            state = parse_state(state)
+        if suppress_below is not None and suppress_below < 1:
+            raise StatsInputError(
+                f"--suppress-below: expected an integer >= 1, got {suppress_below}"
+            )
+        outcomes = load_outcomes(source, policy=policy)
+        table = monthly_statistics(
+            outcomes, month=month, state=state, suppress_below=suppress_below
+        ).to_pyarrow()
+    except (StatsInputError, VariantError) as exc:
+        _fail(str(exc))
+    html = None
+    if fmt is Format.html:
+        html = monthly_html(
+            table, policy=outcomes.policy, month=month, state=state, suppress_below=suppress_below
+        )
+    _write(table, fmt, out, html)
+
+
+@stats_app.command("quarterly")
+def quarterly_cmd(
+    source: SourceArg,
+    quarter: Annotated[str, typer.Option("--quarter", help="YYYY-Qn, calendar quarter.")],
+    state: StateOpt = None,
+    policy: PolicyOpt = None,
+    fmt: FormatOpt = Format.csv,
+    out: OutOpt = None,
+) -> None:
+    """Quarterly state report: detainers, ICE custody and removals by level and conviction."""
+    try:
+        parse_quarter(quarter)
+        if state is not None:
+            state = parse_state(state)
+        outcomes = load_outcomes(source, policy=policy)
+        table = quarterly_report(outcomes, quarter=quarter, state=state).to_pyarrow()
+    except (StatsInputError, VariantError) as exc:
+        _fail(str(exc))
+    html = None
+    if fmt is Format.html:
+        label = quarter.strip().upper()
+        html = quarterly_html(table, policy=outcomes.policy, quarter=label, state=state)
+    _write(table, fmt, out, html)
+
+
+@stats_app.command("compare")
+def compare_cmd(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Booking outcome files of one caseload, one per policy "
+            "(or one file holding several policies)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+) -> None:
+    """Compare policies over one caseload: CSV, Parquet and HTML in --out."""
+    try:
+        labelled: dict[str, object] = {}
+        for src in sources:
+            table = open_source(src)
+            check_columns(table.schema(), ("policy",))
+            # a file may hold several policies: each one is compared
+            for policy in sorted(policies_in(table)):
+                if policy in labelled:
+                    raise StatsInputError(f"compare: policy {policy!r} appears in two sources")
+                labelled[policy] = src
+        result = compare_policies(labelled, out)
+    except (StatsInputError, VariantError) as exc:
+        _fail(str(exc))
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    err.print(
+        f"compared {result.table.num_rows} policies -> {result.csv}, {result.parquet}, "
+        f"{result.html}",
+        highlight=False,
+    )
