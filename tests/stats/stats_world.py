@@ -34,6 +34,7 @@ def row(
     custody: bool = False,
     removed: bool = False,
     held: bool = False,
+    protected: bool | None = None,
 ) -> dict[str, Any]:
     ori, state, county = jur
     n = next(_counter)
@@ -56,6 +57,7 @@ def row(
         "level": level,
         "priority": None,
         "priority_bases": bases if bases is not None else ([] if ident else None),
+        "protected": protected if protected is not None else (False if ident else None),
         "charge_category": charge,
         "conviction_status": conviction,
         "ice_custody": custody,

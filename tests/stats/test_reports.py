@@ -128,8 +128,11 @@ def _write(path, rows) -> str:
 
 
 def test_compare_policies(tmp_path, duck) -> None:
-    a = _write(tmp_path / "a.parquet", _policy_rows("tfsc-2011", TFSC))
-    b = _write(tmp_path / "b.parquet", _policy_rows("morton-2011", MORTON))
+    # without the (additive) protected column, that share is null and the notes say why
+    a = tmp_path / "a.parquet"
+    pq.write_table(table(_policy_rows("tfsc-2011", TFSC)).drop_columns(["protected"]), a)
+    b = tmp_path / "b.parquet"
+    pq.write_table(table(_policy_rows("morton-2011", MORTON)).drop_columns(["protected"]), b)
     result = compare_policies({"tfsc-2011": a, "morton-2011": b}, tmp_path / "out", backend=duck)
     tfsc, morton = result.row("tfsc-2011"), result.row("morton-2011")
     assert (tfsc["bookings"], tfsc["ident_matches"]) == (6, 5)
@@ -137,6 +140,7 @@ def test_compare_policies(tmp_path, duck) -> None:
     assert tfsc["detainers_conditional"] == 1
     assert tfsc["share_detainers_no_conviction"] == pytest.approx(2 / 3)
     assert tfsc["share_detainers_minor_traffic"] == pytest.approx(1 / 3)
+    assert tfsc["share_detainers_minor_traffic_no_priority"] == pytest.approx(1 / 3)
     assert tfsc["share_detainers_protected"] is None
     assert tfsc["declines_protected"] == 1
     assert (tfsc["ice_custody"], tfsc["ice_custody_non_criminal"], tfsc["removals"]) == (1, 1, 1)
@@ -154,7 +158,7 @@ def test_compare_policies(tmp_path, duck) -> None:
 
 
 def test_compare_uses_a_protected_column_when_present(tmp_path, duck) -> None:
-    t = table(_policy_rows("tfsc-2011", TFSC))
+    t = table(_policy_rows("tfsc-2011", TFSC)).drop_columns(["protected"])
     t = t.append_column("protected", pa.array([False, False, False, False, True, True]))
     result = compare_policies({"tfsc-2011": t}, tmp_path, backend=duck)
     assert result.row("tfsc-2011")["share_detainers_protected"] == pytest.approx(1 / 3)

@@ -130,3 +130,23 @@ def test_simulation_is_deterministic_and_draws_are_per_booking(small_nation, nat
     d = simulate(honoring, decisions, pack, nation_params, u)
     assert pc.sum(d["ice_custody"]).as_py() < pc.sum(a["ice_custody"]).as_py()
     assert pc.sum(d["held_past_expiry"]).as_py() == 0
+
+
+def test_protected_is_the_packs_finding_and_null_without_a_case(small_outcomes, small_nation):
+    paths, _ = small_outcomes
+    t = pq.read_table(paths["tfsc-2011"]).to_pydict()
+    n = small_nation.to_pydict()
+    protection = ("flag_crime_victim", "flag_crime_witness", "flag_domestic_violence_victim",
+                  "flag_civil_rights_plaintiff", "person_relief_u_visa", "person_relief_t_visa",
+                  "person_relief_vawa")  # fmt: skip
+    seen = 0
+    for i, matched in enumerate(t["ident_match"]):
+        if not matched:
+            assert t["protected"][i] is None
+            continue
+        # DESIGN 3.5: protected exactly when one of the protection facts holds
+        assert t["protected"][i] == any(n[c][i] for c in protection), t["tcn"][i]
+        if t["decline_reason"][i] == "protected_person":
+            assert t["protected"][i]
+            seen += 1
+    assert seen > 0

@@ -45,6 +45,8 @@ METRICS: tuple[tuple[str, str, bool], ...] = (
     ("notification_requests", "notification requests", False),
     ("share_detainers_no_conviction", "share of detainers on people with no conviction", True),
     ("share_detainers_minor_traffic", "share of detainers on minor-traffic-only arrests", True),
+    ("share_detainers_minor_traffic_no_priority",
+     "share of detainers on minor-traffic-only arrests in no priority category", True),
     ("share_detainers_protected", "share of detainers on protected persons", True),
     ("declines_protected", "no detainer: protected person (victim, witness, plaintiff)", False),
     ("ice_custody", "ICE custody", False),
@@ -85,6 +87,11 @@ def _figures(t: ir.Table, has_protected: bool) -> ir.Table:
         "notification_requests": t.count(where=t.action == "notification_request"),
         "no_conviction": t.count(where=detained & (t.conviction_status != "convicted")),
         "minor_traffic": t.count(where=detained & (t.charge_category == "minor_traffic")),
+        # III rec. 1: no detainer for minor traffic offenses absent a higher category — under
+        # tfsc-2011 this count is zero by rule; the nation tests check it is
+        "minor_traffic_no_priority": t.count(
+            where=detained & (t.charge_category == "minor_traffic") & t.priority.isnull()
+        ),
         "declines_protected": t.count(where=t.decline_reason == "protected_person"),
         "ice_custody": t.count(where=t.ice_custody),
         "removals": t.count(where=t.removed),
@@ -131,6 +138,9 @@ def comparison_table(
                 row[name] = int(f[name])
         row["share_detainers_no_conviction"] = _share(f["no_conviction"], f["detainers"])
         row["share_detainers_minor_traffic"] = _share(f["minor_traffic"], f["detainers"])
+        row["share_detainers_minor_traffic_no_priority"] = _share(
+            f["minor_traffic_no_priority"], f["detainers"]
+        )
         row["share_detainers_protected"] = _share(f.get("protected"), f["detainers"])
         rows.append({name: row[name] for name in ("policy", *(m[0] for m in METRICS))})
     if any(r["share_detainers_protected"] is None and r["detainers"] for r in rows):

@@ -69,6 +69,9 @@ from .categories import DEFAULT_POLICY as CATEGORY_POLICY
 from .categories import charge_category_of, conviction_status_of
 from .schema import BOOKING_OUTCOME_SCHEMA, DECLINE_REASON_BY_RULE
 
+# The finding rule whose presence among a decision's reasons means "protected" (DESIGN 3.5).
+PROTECTED_RULE = "protections.protected-person"
+
 __all__ = ["StoreExportError", "booking_outcomes_from_store"]
 
 _DECISIVE = "Decisive"
@@ -257,6 +260,11 @@ def _export(session: Session, policy: str | None) -> pa.Table:
         columns["priority"].append(decision.get("priority") if decision else None)
         columns["priority_bases"].append(
             list(decision.get("priority_bases") or ()) if decision else None
+        )
+        columns["protected"].append(
+            any(r.get("rule") == PROTECTED_RULE for r in decision.get("reasons") or ())
+            if decision
+            else None
         )
         columns["charge_category"].append(charge_category_of(booked_charges, category_policy))
         columns["conviction_status"].append(conviction_status_of(has_conviction, fbi is not None))

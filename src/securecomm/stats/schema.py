@@ -87,6 +87,9 @@ BOOKING_OUTCOME_SCHEMA = pa.schema(
         pa.field("level", pa.int8()),
         pa.field("priority", pa.string()),
         pa.field("priority_bases", pa.list_(pa.string())),
+        # the pack's "protected" finding (DESIGN 3.5: victim, witness, domestic-violence victim,
+        # civil-rights plaintiff, pending U/T/VAWA relief), whatever the action; null: no case
+        pa.field("protected", pa.bool_()),
         pa.field("charge_category", pa.string(), nullable=False),
         pa.field("conviction_status", pa.string(), nullable=False),
         pa.field("ice_custody", pa.bool_(), nullable=False),

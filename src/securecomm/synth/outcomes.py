@@ -145,6 +145,7 @@ def simulate(
         "level": d["level"].cast(pa.int8()),
         "priority": d["priority"].cast(pa.string()),
         "priority_bases": priority_bases(pack, d, valid),
+        "protected": d[column_name("protections.protected-person")],
         "charge_category": nation["charge_category"],
         "conviction_status": nation["conviction_status"],
         "ice_custody": pa.array(custody),
