@@ -44,7 +44,7 @@ def test_demo_writes_the_report_statistics_and_comparison(demo):
 
 
 def test_statistics_count_every_booking_of_the_nation(demo):
-    out, result, _ = demo
+    out, _, _ = demo
     nation = pq.read_table(out / "nation.parquet")
     long = pq.read_table(out / "monthly-statistics.parquet")
     submissions = long.filter(pc.equal(long["measure"], "submissions"))
