@@ -12,11 +12,12 @@ same run on the same backend:
     .venv/bin/python benchmarks/pipeline.py --bookings 20000 --backend sqlite
     .venv/bin/python benchmarks/pipeline.py --bookings 20000 --backend postgresql
     .venv/bin/python benchmarks/pipeline.py --bookings 5000 --backend sqlite --profile
+    SECURECOMM_SQLITE_SYNCHRONOUS=NORMAL .venv/bin/python benchmarks/pipeline.py --bookings 20000
 
 Writes ``benchmarks/results/pipeline-<backend>-<bookings>-<utc time>.json`` (git-ignored): the
 rates, the ratios to the baselines, seconds per stage, what the run produced (cases,
 decisions, detainers, notices, audit entries) and the audit verification. ``--profile`` adds
-the cProfile top functions of the worker. PostgreSQL: ``--pg-url`` or
+the cProfile top functions of the worker (cumulative and own time). PostgreSQL: ``--pg-url`` or
 ``SECURECOMM_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
 the run uses a fresh schema that is dropped afterwards.
 """
@@ -167,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "sqlite": sqlite3.sqlite_version,
         },
+        # FULL (default) or NORMAL: SECURECOMM_SQLITE_SYNCHRONOUS, see securecomm.store.db
+        "sqlite_synchronous": os.environ.get("SECURECOMM_SQLITE_SYNCHRONOUS", "").upper() or "FULL",
         "started_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     try:
@@ -229,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if profiler:
             profiler.disable()
+            if os.environ.get("PIPELINE_PROFILE_DUMP"):  # a pstats file for closer reading
+                profiler.dump_stats(os.environ["PIPELINE_PROFILE_DUMP"])
         worker_s = time.perf_counter() - t
 
         with sessions() as s:
@@ -291,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             buf = io.StringIO()
             pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(40)
             result["profile_top"] = buf.getvalue().splitlines()[:80]
+            buf = io.StringIO()
+            pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(30)
+            result["profile_top_own_time"] = buf.getvalue().splitlines()[:60]
         engine.dispose()
     finally:
         cleanup()

@@ -1,6 +1,7 @@
 """Pipeline test fixtures: every pipeline test runs on SQLite and on PostgreSQL.
 
-Same pattern as ``tests/store/conftest.py``: ``backend`` (session scope, parametrized
+The backend fixtures come from the shared plugin ``tests/db_backends.py`` (registered in
+``tests/conftest.py``), as for the store tests: ``backend`` (session scope, parametrized
 ``sqlite`` / ``postgresql``) is a database migrated to head -- a file in a temporary directory,
 or a fresh schema ``sc_test_<hex>`` on ``SECURECOMM_TEST_POSTGRES_URL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), dropped at the end. PostgreSQL tests
@@ -13,123 +14,20 @@ directory and returns a :class:`Pipeline` helper (submit, run the worker, query)
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, make_url, select, text
+from interop_helpers import T_NOW
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from securecomm.store.audit import GENESIS_HASH
-from securecomm.store.db import make_engine, session_factory, upgrade
-from securecomm.store.models import Base
-
-PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
-
-
-def _pg_admin_url() -> str:
-    return os.environ.get("SECURECOMM_TEST_POSTGRES_URL", "").strip() or PG_DEFAULT_URL
-
-
-def require_postgres() -> bool:
-    return os.environ.get("SECURECOMM_REQUIRE_POSTGRES", "").strip() in ("1", "true", "yes")
-
-
-@dataclass
-class _Postgres:
-    admin_url: str
-    admin: Engine
-    schemas: list[str] = field(default_factory=list)
-
-    def new_url(self) -> str:
-        schema = f"sc_test_{uuid.uuid4().hex[:12]}"
-        with self.admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        self.schemas.append(schema)
-        url = make_url(self.admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        return url.render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        with self.admin.begin() as conn:
-            for schema in self.schemas:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        self.admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def _postgres() -> Iterator[_Postgres]:
-    url = _pg_admin_url()
-    admin = make_engine(make_url(url).update_query_dict({"connect_timeout": "5"}))
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {exc}"
-        if require_postgres():
-            pytest.fail(f"SECURECOMM_REQUIRE_POSTGRES=1 but {message}", pytrace=False)
-        pytest.skip(message)
-    pg = _Postgres(url, admin)
-    yield pg
-    pg.drop_all()
-
-
-@dataclass
-class Backend:
-    name: str
-    url: str
-    engine: Engine
-
-    def session(self) -> Session:
-        return session_factory(self.engine)()
-
-    def reset(self) -> None:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-        with self.engine.begin() as conn:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-            conn.execute(
-                text("INSERT INTO audit_head (id, size, last_hash) VALUES (1, 0, :h)"),
-                {"h": GENESIS_HASH},
-            )
-
-
-def new_url(name: str, request: pytest.FixtureRequest, tmp_path_factory) -> str:
-    if name == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "store.db"
-        return f"sqlite:///{path}"
-    return request.getfixturevalue("_postgres").new_url()
-
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Backend]:
-    url = new_url(request.param, request, tmp_path_factory)
-    upgrade(url)
-    engine = make_engine(url)
-    yield Backend(request.param, url, engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def db(backend: Backend) -> Backend:
-    backend.reset()
-    return backend
-
-
-@pytest.fixture
-def fresh_url(backend: Backend, request, tmp_path_factory) -> Callable[[], str]:
-    return lambda: new_url(backend.name, request, tmp_path_factory)
-
+from db_backends import Backend
+from securecomm.store.db import session_factory
 
 # --------------------------------------------------------------------------- the world
-
-from interop_helpers import T_NOW  # noqa: E402
 
 
 def _world_spec():

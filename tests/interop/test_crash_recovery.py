@@ -139,6 +139,19 @@ def _advanced(url: str) -> int:
         engine.dispose()
 
 
+def _wait_for_progress(proc: subprocess.Popen, url: str, before: int, limit: float = 120) -> None:
+    """Return once the database shows more than ``before`` advanced submissions, or ``proc``
+    has ended (it finished: the caller's ``wait`` then returns at once)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return  # finished: the caller's wait() returns at once
+        if _advanced(url) > before:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the worker made no progress in {limit} s")
+
+
 def _worker_cmd() -> list[str]:
     return [sys.executable, "-m", "securecomm.cli", "worker", "--until-idle", "--auto-accept",
             "--batch-size", "200", "--quiet", "--format", "json"]  # fmt: skip
@@ -174,13 +187,19 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     started = time.monotonic()
     killed, finished_early = 0, 0
     progress: list[int] = []  # submissions past their first stage after each kill
-    for _ in range(kills):
+    for k in range(kills):
+        before = progress[-1] if progress else 0
         proc = subprocess.Popen(
             _worker_cmd(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        delay = rng.uniform(1.0, 4.5)
         try:
-            proc.wait(timeout=delay)
+            if k == 0:  # anywhere, start-up and gallery loading included
+                proc.wait(timeout=rng.uniform(0.5, 4.5))
+            else:
+                # Start-up takes seconds (more on a loaded machine): wait for this run's first
+                # commit, then kill at a random point of the batches that follow.
+                _wait_for_progress(proc, crashed_url, before)
+                proc.wait(timeout=rng.uniform(0.0, 1.5))
             finished_early += 1  # it finished before the kill: nothing left
             break
         except subprocess.TimeoutExpired:

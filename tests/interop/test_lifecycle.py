@@ -171,7 +171,7 @@ def test_expire_sweep_expires_at_hold_until_tells_the_lea_and_is_idempotent(worl
         assert last.actor == lifecycle.SYSTEM_ACTOR
         assert last.details["cause"] == "hold_until_passed"
         told = notices_of(s, d)[-1]
-        assert told.kind is NoticeKind.detainer_lifted
+        assert told.kind is NoticeKind.detainer_expired
         assert told.content["event"] == "expired"
         assert "does not authorize holding" in told.content["message"]
         before = counts(s)
@@ -237,7 +237,7 @@ def test_conditional_detainer_activates_on_conviction_and_the_lea_is_told(world)
         assert activated.details["charge_index"] == 0
         assert activated.details["conditioning_charges"] == [0]
         told = notices_of(s, d)[-1]
-        assert told.kind is NoticeKind.case_update
+        assert told.kind is NoticeKind.detainer_activated
         assert told.content["event"] == "activated"
         assert told.content["subject_notice"] == notices.subject_notice_all()
         charge = s.scalar(select(Charge))
@@ -405,9 +405,14 @@ def test_release_after_hold_until_records_a_violation_with_counted_hours(world):
         d = lifecycle.report_release(s, d.id, released_at=released, actor="lea:ny")
         assert d.state is DetainerState.expired
         assert d.closed_at == d.hold_until
-        event = lifecycle.events(s, d.id)[-1]
-        assert event.event_type.value == "expired"
-        assert event.occurred_at == d.hold_until
+        # the detainer expired at hold-until; the later release is the violation, its own event
+        expired, event = lifecycle.events(s, d.id)[-2:]
+        assert expired.event_type.value == "expired"
+        assert expired.occurred_at == d.hold_until
+        assert expired.details["cause"] == "hold_until_passed"
+        assert "violation" not in expired.details
+        assert event.event_type.value == "held_past_expiry"
+        assert event.occurred_at == released
         assert event.details["violation"] == "held_past_expiry"
         assert event.details["hours_beyond_limit"] == 7
         assert event.details["elapsed_hours_beyond_limit"] == 67
@@ -416,13 +421,13 @@ def test_release_after_hold_until_records_a_violation_with_counted_hours(world):
     with db.session() as s:
         [(found, ev)] = lifecycle.violations(s)
         assert found.id == d.id and ev.details["hours_beyond_limit"] == 7
-        entry = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
-        assert entry.event_type == "detainer.expired"
-        assert '"violation":"held_past_expiry"' in entry.payload
+        last_two = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(2)).all()
+        assert [e.event_type for e in last_two] == ["detainer.held_past_expiry", "detainer.expired"]
+        assert '"violation":"held_past_expiry"' in last_two[0].payload
         assert lifecycle.violations(s, ori=HI) == []
 
 
-def test_release_reported_after_the_sweep_records_the_violation_in_a_note(world):
+def test_release_reported_after_the_sweep_records_the_release_and_the_violation(world):
     db = world.db
     released = datetime(2011, 10, 11, 9, 0, tzinfo=NYZ)  # Tuesday 09:00
     with db.session() as s, s.begin():
@@ -431,11 +436,12 @@ def test_release_reported_after_the_sweep_records_the_violation_in_a_note(world)
         assert d.state is DetainerState.expired
         d = lifecycle.report_release(s, d.id, released_at=released, actor="lea:ny")
         assert d.state is DetainerState.expired
-        note = lifecycle.events(s, d.id)[-1]
-        assert note.event_type.value == "note"
+        note, violation = lifecycle.events(s, d.id)[-2:]
+        assert note.event_type.value == "released"
         assert note.details["note"] == "release_reported"
+        assert violation.event_type.value == "held_past_expiry"
         # Friday 7 h + Tuesday 9 h (Monday is Columbus Day).
-        assert note.details["hours_beyond_limit"] == 16
+        assert violation.details["hours_beyond_limit"] == 16
         before = counts(s)
         lifecycle.report_release(s, d.id, released_at=released, actor="lea:ny")
         assert counts(s) == before
@@ -456,6 +462,7 @@ def test_release_before_hold_until_is_not_a_violation(world):
         )
         assert d.state is DetainerState.expired
         event = lifecycle.events(s, d.id)[-1]
+        assert event.event_type.value == "released"
         assert event.details["cause"] == "released_by_lea_before_hold_until"
         assert "violation" not in event.details
         assert lifecycle.violations(s) == []
@@ -468,10 +475,15 @@ def test_custody_after_hold_until_records_a_violation(world):
         late = datetime(2011, 10, 11, 10, 0, tzinfo=NYZ)
         d = lifecycle.assume_custody(s, d.id, at=late, actor="ice:ero")
         assert d.state is DetainerState.custody
-        event = lifecycle.events(s, d.id)[-1]
+        custody, event = lifecycle.events(s, d.id)[-2:]
+        assert custody.event_type.value == "custody_assumed"
+        assert "violation" not in custody.details
+        assert event.event_type.value == "held_past_expiry"
         assert event.details["violation"] == "held_past_expiry"
         assert event.details["ended_by"] == "custody"
         assert event.details["hours_beyond_limit"] == 17
+        [(found, ev)] = lifecycle.violations(s)
+        assert (found.id, ev.id) == (d.id, event.id)
 
 
 # --------------------------------------------------------------------------- due
@@ -878,3 +890,56 @@ def test_lodge_with_an_officer_action(world):
         )  # fmt: skip
         assert d.officer_action_id == action.id
         assert lifecycle.events(s, d.id)[0].details["officer_action_id"] == action.id
+
+
+# --------------------------------------------------------------------------- batch lodge
+
+
+def test_lodge_many_writes_what_one_lodge_per_case_writes(world):
+    """The pipeline's batch: same detainers, events, notices and audit events as one call per
+    case; a repeat (in the batch or later) returns the existing detainer and writes nothing."""
+
+    def request(case_id, kind=DetainerKind.detainer):
+        return lifecycle.LodgeRequest(case_id, None, NY, kind, ISSUED, ACTOR, "tfsc-2011")
+
+    db = world.db
+    with db.session() as s, s.begin():
+        for cid in ("c-1", "c-2", "c-3"):
+            world.case(s, cid)
+        single = lodge(s, "c-1")
+        ids = lifecycle.lodge_many(
+            s,
+            [
+                request("c-2"),
+                request("c-3", DetainerKind.conditional_detainer),
+                request("c-2"),  # a repeat inside the batch
+                request("c-1"),  # lodged already
+            ],
+        )
+        assert ids[2] == ids[0] and ids[3] == single.id and len(set(ids[:2])) == 2
+        batched = s.get(Detainer, ids[0])
+        assert batched.policy == single.policy == "tfsc-2011"
+        assert batched.policy_version == single.policy_version is not None
+        assert event_types(s, batched) == event_types(s, single) == ["issued"]
+        [one], [other] = notices_of(s, single), notices_of(s, batched)
+        assert one.kind is other.kind is NoticeKind.detainer_issued
+        drop = {"detainer_id", "case_id"}
+        assert {k: v for k, v in one.content.items() if k not in drop} == {
+            k: v for k, v in other.content.items() if k not in drop
+        }
+        conditional = s.get(Detainer, ids[1])
+        assert conditional.state is DetainerState.pending_condition
+        before = counts(s)
+        assert (
+            lifecycle.lodge_many(s, [request("c-2"), request("c-3", "conditional_detainer")])
+            == ids[:2]
+        )
+        assert counts(s) == before
+        types = audit_types(s)
+        assert types.count("detainer.issued") == 3 and types.count("notice.created") == 3
+        with pytest.raises(LifecycleError, match="NY0300000"):
+            lifecycle.lodge_many(
+                s, [lifecycle.LodgeRequest("c-2", None, HI, "detainer", ISSUED, ACTOR, "x")]
+            )
+        with pytest.raises(LifecycleError, match="case_id"):
+            lifecycle.lodge_many(s, [request("no-such-case")])

@@ -5,35 +5,24 @@ of their own, loaded by file path from ``test_lifecycle*.py`` and ``test_notices
 their ``_support()``); that works whatever pytest's import mode and whether or not
 ``tests/interop`` becomes a package.
 
-Backends follow ``tests/store/conftest.py``: SQLite (a file in a temporary directory) and
-PostgreSQL (``SECURECOMM_TEST_POSTGRES_URL``, default
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``; a fresh ``lc_test_<hex>`` schema, dropped
-at exit). PostgreSQL unreachable -> its tests skip, or fail when
-``SECURECOMM_REQUIRE_POSTGRES=1``. One database per backend is shared by all the modules
-(migrated once); ``lc_db`` empties it before each test.
+Backends: the shared plugin ``tests/db_backends.py`` (SQLite and PostgreSQL, as for every
+store-backed test); ``lc_db`` is its ``db`` (emptied before each test) under the name these
+tests use.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from securecomm.store.audit import GENESIS_HASH
-from securecomm.store.db import make_engine, session_factory, upgrade
+from db_backends import Backend
 from securecomm.store.models import (
     AuditEntry,
-    Base,
     Booking,
     CaseRecord,
     Charge,
@@ -41,9 +30,6 @@ from securecomm.store.models import (
     DetainerEvent,
     Notice,
 )
-
-PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
 
 NY = "NY0300000"  # America/New_York
 HI = "HI0020000"  # Pacific/Honolulu
@@ -59,92 +45,14 @@ ASSAULT = {"ncic": "1399", "literal": "AGGRAVATED ASSAULT", "severity": "felony"
 T_ISSUED = datetime(2011, 9, 28, 14, 0, tzinfo=UTC)  # a Wednesday
 
 
-def _require_postgres() -> bool:
-    return os.environ.get("SECURECOMM_REQUIRE_POSTGRES", "").strip() in ("1", "true", "yes")
-
-
 # --------------------------------------------------------------------------- backends
 
 
-@dataclass
-class Backend:
-    name: str
-    url: str
-    engine: Engine
-
-    def session(self) -> Session:
-        return session_factory(self.engine)()
-
-    def reset(self) -> None:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-        with self.engine.begin() as conn:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-            conn.execute(
-                text("INSERT INTO audit_head (id, size, last_hash) VALUES (1, 0, :h)"),
-                {"h": GENESIS_HASH},
-            )
-
-
-_BACKENDS: dict[str, Backend] = {}
-_CLEANUP: list = []
-
-
-def _cleanup() -> None:
-    for action in reversed(_CLEANUP):
-        with contextlib.suppress(Exception):  # best effort at interpreter exit
-            action()
-
-
-atexit.register(_cleanup)
-
-
-def get_backend(name: str) -> Backend:
-    """The shared, migrated database of backend ``name`` (created on first use)."""
-    if name in _BACKENDS:
-        return _BACKENDS[name]
-    if name == "sqlite":
-        directory = tempfile.mkdtemp(prefix="securecomm-lifecycle-")
-        _CLEANUP.append(lambda: shutil.rmtree(directory, ignore_errors=True))
-        url = f"sqlite:///{directory}/lifecycle.db"
-    else:
-        admin_url = os.environ.get("SECURECOMM_TEST_POSTGRES_URL", "").strip() or PG_DEFAULT_URL
-        admin = make_engine(make_url(admin_url).update_query_dict({"connect_timeout": "5"}))
-        schema = f"lc_test_{uuid.uuid4().hex[:12]}"
-        try:
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        except Exception as exc:
-            admin.dispose()
-            message = f"PostgreSQL not reachable at {make_url(admin_url).render_as_string()}: {exc}"
-            if _require_postgres():
-                pytest.fail(f"SECURECOMM_REQUIRE_POSTGRES=1 but {message}", pytrace=False)
-            pytest.skip(message)
-
-        def drop() -> None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-
-        _CLEANUP.append(drop)
-        url = (
-            make_url(admin_url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    upgrade(url)
-    engine = make_engine(url)
-    _CLEANUP.append(engine.dispose)
-    _BACKENDS[name] = Backend(name, url, engine)
-    return _BACKENDS[name]
-
-
-@pytest.fixture(params=BACKENDS)
-def lc_db(request: pytest.FixtureRequest) -> Backend:
-    """An emptied, migrated database of each backend."""
-    backend = get_backend(request.param)
-    backend.reset()
-    return backend
+@pytest.fixture
+def lc_db(db: Backend) -> Backend:
+    """An emptied, migrated database of each backend (the shared ``db`` fixture of
+    ``tests/db_backends.py``; the name kept for the lifecycle and notice tests)."""
+    return db
 
 
 # --------------------------------------------------------------------------- builders

@@ -33,7 +33,7 @@ def test_upgrade_from_0001_keeps_rows_and_sets_their_stage(fresh_url):
                     ),
                     {"tcn": tcn, "h": "0" * 64, "t": T, "s": state},
                 )
-        assert upgrade(engine=engine) == "0002"
+        assert upgrade(engine=engine, revision="0002") == "0002"
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT tcn, stage FROM submissions")).all())
         assert rows == {"A": "criminal_history", "B": "done", "C": "criminal_history"}

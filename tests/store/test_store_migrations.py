@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -116,3 +117,24 @@ def test_sqlite_connection_settings(backend):
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 30000
+
+
+def test_sqlite_synchronous_is_full_unless_set_to_normal(tmp_path, monkeypatch):
+    """FULL by default (power-loss durable); NORMAL on request; anything else refused."""
+    from securecomm.store.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/sync.db"
+    for setting, expected in ((None, 2), ("normal", 1), ("FULL", 2)):
+        if setting is None:
+            monkeypatch.delenv("SECURECOMM_SQLITE_SYNCHRONOUS", raising=False)
+        else:
+            monkeypatch.setenv("SECURECOMM_SQLITE_SYNCHRONOUS", setting)
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("PRAGMA synchronous")).scalar_one() == expected
+        finally:
+            engine.dispose()
+    monkeypatch.setenv("SECURECOMM_SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(ValueError, match="SECURECOMM_SQLITE_SYNCHRONOUS"):
+        make_engine(url)

@@ -209,3 +209,36 @@ def test_dates_round_trip(db):
         assert row.pending_relief == ["u_visa"]
         assert row.created_at.tzinfo is UTC
         assert row.created_at <= datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- fast JSON check
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec=None), max_size=8)
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_fast_storable_check_agrees_with_the_full_one(value):
+    """The pipeline's fast yes/no and the path-building check never disagree."""
+    from securecomm.store.errors import InputError
+    from securecomm.store.types import _explain, _storable
+
+    try:
+        _explain(value, "v")
+        full_ok = True
+    except InputError:
+        full_ok = False
+    assert _storable(value, 0) is full_ok

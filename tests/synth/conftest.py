@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from synth_helpers import SMALL_SPEC
 
-from securecomm.synth.nation import NationSpec, generate_nation
+from securecomm.synth.nation import generate_nation
 from securecomm.synth.outcomes import nation_outcomes
 from securecomm.synth.params import load_params
-
-# one fiscal year at 0.1% of the national flow: a few thousand bookings, fast
-SMALL_SPEC = NationSpec(seed=11, sample_fraction=0.001, start=dt.date(2010, 10, 1),
-                        end=dt.date(2011, 9, 30), scale="custom")  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,11 @@ import datetime as dt
 from typing import Any
 
 from securecomm.law.flatten import FLAG_NAMES
+from securecomm.synth.nation import NationSpec
+
+# one fiscal year at 0.1% of the national flow: a few thousand bookings, fast
+SMALL_SPEC = NationSpec(seed=11, sample_fraction=0.001, start=dt.date(2010, 10, 1),
+                        end=dt.date(2011, 9, 30), scale="custom")  # fmt: skip
 
 
 def case_from_row(row: dict[str, Any]) -> dict[str, Any]:

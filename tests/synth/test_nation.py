@@ -9,10 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from conftest import SMALL_SPEC
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from synth_helpers import case_from_row
+from synth_helpers import SMALL_SPEC, case_from_row
 
 from securecomm.bulk.caseload import check_caseload_schema
 from securecomm.law.flatten import arrow_schema, flatten_case

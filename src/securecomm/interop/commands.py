@@ -1,4 +1,5 @@
-"""Pipeline commands: ``submit``, ``worker``, ``status``, ``world …``, ``ident …`` and
+"""Pipeline commands: ``submit``, ``worker``, ``status``, ``world …``, ``ident …``,
+``submissions list|retry`` and
 ``cases list|show|decide|approve|verify-identity``. A thin Typer front over
 :mod:`securecomm.interop` (heavy modules are imported inside the commands).
 
@@ -762,6 +763,112 @@ def cases_verify_identity(
     _print_outcome(outcome, fmt)
 
 
+# --------------------------------------------------------------------------- submissions
+
+submissions_app = typer.Typer(
+    help="Submissions: list them, re-queue failed ones.", no_args_is_help=True
+)
+_STATES = ("received", "processing", "completed", "failed")
+
+
+def _submission_doc(row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tcn": row.tcn,
+        "ori": row.ori,
+        "state": row.state.value,
+        "stage": row.stage.value,
+        "received_at": row.received_at.isoformat(),
+        "state_changed_at": row.state_changed_at.isoformat(),
+        "error": row.error,
+    }
+
+
+@submissions_app.command("list")
+def submissions_list(
+    state: Annotated[
+        str | None, typer.Option("--state", help=f"Only this state: {', '.join(_STATES)}.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (1-100000).")] = 100,
+    url: UrlOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Submissions oldest first; --state failed shows the stage each failed in and why."""
+    from ..store.repositories import list_submissions
+
+    if state is not None and state not in _STATES:
+        _fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
+    if not 1 <= limit <= 100_000:
+        _fail(f"--limit: {limit} is outside 1-100000")
+    if fmt not in ("table", "json"):
+        _fail(f"--format: {fmt!r} is not table or json")
+    engine = _engine(url)
+    try:
+        with _ReadSession(engine) as session:
+            docs = [_submission_doc(r) for r in list_submissions(session, state=state, limit=limit)]
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(docs) + "\n")
+        return
+    table = Table("TCN", "ORI", "state", "stage", "received", "error")
+    for d in docs:
+        table.add_row(
+            d["tcn"], d["ori"], d["state"], d["stage"], d["received_at"][:19],
+            (d["error"] or "")[:80],
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(docs)} submission(s)")
+
+
+@submissions_app.command("retry")
+def submissions_retry(
+    tcn: Annotated[
+        list[str] | None, typer.Option("--tcn", help="This submission (repeatable).")
+    ] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every failed submission.")
+    ] = False,
+    actor: Annotated[
+        str, typer.Option("--actor", help="Who re-queues them (audited).")
+    ] = "operator",
+    url: UrlOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Re-queue failed submissions in the stage they failed in (audited as
+    submission.retried); the next `securecomm worker` run picks them up.
+
+    Idempotent: a submission that is not failed is left alone and reported as such."""
+    from ..store.errors import InputError, NotFoundError
+    from ..store.repositories import retry_failed_submissions
+
+    if bool(tcn) == all_failed:
+        _fail("give either --tcn T (one or more) or --all-failed")
+    if fmt not in ("table", "json"):
+        _fail(f"--format: {fmt!r} is not table or json")
+    engine = _engine(url)
+    try:
+        from ..store.db import session_factory
+
+        with session_factory(engine)() as session, session.begin():
+            try:
+                done = retry_failed_submissions(session, tcns=tcn or None, actor=actor)
+            except (InputError, NotFoundError) as exc:
+                _fail(str(exc))
+            docs = [{**_submission_doc(r), "retried": retried} for r, retried in done]
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(docs) + "\n")
+        return
+    for d in docs:
+        if d["retried"]:
+            out.print(f"{d['tcn']}: re-queued in stage {d['stage']}")
+        else:
+            out.print(f"{d['tcn']}: not failed ({d['state']}, stage {d['stage']}): left alone")
+    out.print(f"{sum(d['retried'] for d in docs)} submission(s) re-queued")
+
+
 # --------------------------------------------------------------------------- register
 
 
@@ -772,6 +879,7 @@ def register(app: typer.Typer, cases_app: typer.Typer) -> None:
     app.command("status")(status)
     app.add_typer(world_app, name="world")
     app.add_typer(ident_app, name="ident")
+    app.add_typer(submissions_app, name="submissions")
     cases_app.command("list")(cases_list)
     cases_app.command("show")(cases_show)
     cases_app.command("decide")(cases_decide)

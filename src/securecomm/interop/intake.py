@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..store import repositories
 from ..store.errors import InputError, TcnConflictError
 from ..store.models import Booking, Charge, Jurisdiction, Submission, SubmissionState
+from ..store.repositories import insert_returning_ids
 from ..store.types import canonical_json, sha256_hex
 from .messages import BookingSubmission
 
@@ -185,12 +186,7 @@ def _insert_bookings(session: Session, items: list[tuple[int, _Valid]]) -> None:
         charge_rows.append(cs)
     if not rows:
         return
-    table = Booking.__table__
-    ids = (
-        session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    ids = insert_returning_ids(session, Booking.__table__, rows)
     flat = [{**c, "booking_id": bid} for bid, cs in zip(ids, charge_rows, strict=True) for c in cs]
     if flat:
         session.execute(insert(Charge.__table__), flat)
@@ -370,12 +366,7 @@ def _write_batch(
         }
         for v in new
     ]
-    table = Submission.__table__
-    ids = (
-        session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    ids = insert_returning_ids(session, Submission.__table__, rows)
     _insert_bookings(session, list(zip(ids, new, strict=True)))
     report.accepted += len(new)
 

@@ -6,7 +6,8 @@ be released; then it expires); III rec. 1 (conditional, post-conviction detainer
 (monitor "unlawful detention past 48 hours on expired detainers"); DESIGN 2 and 3.9.
 
 State machine (``Detainer.state``; every transition writes exactly one ``DetainerEvent``,
-which :func:`~securecomm.store.repositories.add_detainer_event` audits)::
+which :func:`~securecomm.store.repositories.add_detainer_event` audits; a held-past-expiry
+finding adds its own)::
 
     lodge(conditional_detainer) ──> pending_condition ──conviction──────────> active
                                       │    (activated; LEA told, subject notice served)
@@ -20,21 +21,25 @@ which :func:`~securecomm.store.repositories.add_detainer_event` audits)::
     active | holding ──custody──> custody
     active | holding ──lift──> lifted      (LEA told)
     holding ──expire_due(now >= hold_until)──> expired          (LEA told the hold has ended)
-    active | holding ──LEA reports release──> expired           (ended without ICE custody)
+    active | holding ──LEA reports release──> expired           (``released`` event; ended
+                                                                 without ICE custody; after
+                                                                 hold_until: an ``expired``
+                                                                 event dated hold_until)
     expired ──custody──> custody      (only if no release was reported: the LEA kept holding)
-    expired | lifted ──LEA reports release──> (no change; a ``note`` event records it)
+    expired | lifted ──LEA reports release──> (no change; a ``released`` event records it)
 
     custody, lifted, lapsed, expired are closed (``closed_at`` set): nothing else leaves them.
     A disposition that decides nothing yet, on a pending conditional detainer, is a ``note``.
 
 Held past expiry (IV rec. 5)
     A release (or an ICE custody) reported *after* ``hold_until`` means the person was held on
-    an expired detainer. The event recording it carries ``details["violation"] ==
-    "held_past_expiry"`` with ``hours_beyond_limit`` (hours counted by
+    an expired detainer. Besides the transition's own event, a ``held_past_expiry`` event
+    (dated at the release or custody; audited ``detainer.held_past_expiry``) records it, with
+    ``details["violation"] == "held_past_expiry"``, ``hours_beyond_limit`` (hours counted by
     :func:`~securecomm.law.detainer_clock.business_hours_between`, i.e. under the same
-    business-day rule as the hold) and ``elapsed_hours_beyond_limit`` (real hours). It is in
-    the audit log as ``detainer.expired`` / ``detainer.note`` / ``detainer.custody_assumed``;
-    :func:`violations` lists them.
+    business-day rule as the hold) and ``elapsed_hours_beyond_limit`` (real hours).
+    :func:`violations` lists them (and, for rows written before migration 0003, the
+    ``expired`` / ``note`` / ``custody_assumed`` events that carried the violation then).
 
 Idempotency
     :func:`lodge` is idempotent per (case, kind). Repeating a transition with the same time
@@ -46,9 +51,10 @@ Idempotency
 The clock's parameters
     ``hold_until`` uses ``detainer.hold_hours`` and ``detainer.exclude_non_business_days`` of
     the policy the detainer was lodged under, in the holding facility's time zone
-    (``Jurisdiction.timezone``). The store has no column for the policy: :func:`lodge` keeps
-    it in the ``issued`` event's details (``policy``, ``policy_ref``, ``policy_version``), and
-    :func:`report_release_eligible` reads it back. A policy that no longer resolves (a variant
+    (``Jurisdiction.timezone``). :func:`lodge` records it in the detainer's ``policy`` /
+    ``policy_version`` columns and in the ``issued`` event's details (``policy``,
+    ``policy_ref``, ``policy_version``), from which :func:`report_release_eligible` reads it
+    back (so rows lodged before migration 0003 behave the same). A policy that no longer resolves (a variant
     file moved, or now a different variant) falls back to the built-in defaults (48 hours,
     business days only), and the event details say so (``fallback_reason``).
 """
@@ -56,7 +62,7 @@ The clock's parameters
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -81,6 +87,7 @@ from ..store import audit
 from ..store.models import (
     ACTOR_MAX,
     CASE_ID_MAX,
+    POLICY_REF_MAX,
     Booking,
     CaseRecord,
     Charge,
@@ -93,7 +100,15 @@ from ..store.models import (
     NoticeKind,
     OfficerAction,
 )
-from ..store.repositories import add_detainer_event, create_notice
+from ..store.repositories import (
+    DetainerToIssue,
+    NoticeToCreate,
+    add_detainer_event,
+    create_notice,
+    create_notices,
+    issue_detainers,
+    record_charge_disposition,
+)
 from . import notices
 
 __all__ = [
@@ -103,12 +118,14 @@ __all__ = [
     "CaseNotFoundError",
     "DetainerNotFoundError",
     "LifecycleError",
+    "LodgeRequest",
     "assume_custody",
     "due",
     "events",
     "expire_due",
     "lift",
     "lodge",
+    "lodge_many",
     "record_disposition",
     "report_release",
     "report_release_eligible",
@@ -431,6 +448,39 @@ _REQUEST_TEXT = {
 }
 
 
+def _notice_spec(
+    detainer_id: int,
+    case_id: str,
+    kind: DetainerKind,
+    state: DetainerState,
+    ori: str,
+    event: str,
+    notice_kind: NoticeKind,
+    at: datetime,
+    actor: str,
+    content: Mapping[str, Any],
+) -> NoticeToCreate:
+    body = {
+        "event": event,
+        "detainer_id": detainer_id,
+        "case_id": case_id,
+        "kind": kind.value,
+        "state": state.value,
+        "at": _iso(at),
+        **content,
+    }
+    return NoticeToCreate(
+        ori=ori,
+        kind=notice_kind,
+        idempotency_key=notices.notice_key("detainer", detainer_id, event),
+        content=body,
+        created_at=at,
+        case_id=case_id,
+        detainer_id=detainer_id,
+        actor=actor,
+    )
+
+
 def _notify(
     session: Session,
     d: Detainer,
@@ -440,25 +490,17 @@ def _notify(
     actor: str,
     content: Mapping[str, Any],
 ) -> None:
-    body = {
-        "event": event,
-        "detainer_id": d.id,
-        "case_id": d.case_id,
-        "kind": d.kind.value,
-        "state": d.state.value,
-        "at": _iso(at),
-        **content,
-    }
+    spec = _notice_spec(d.id, d.case_id, d.kind, d.state, d.ori, event, kind, at, actor, content)
     create_notice(
         session,
-        ori=d.ori,
-        kind=kind,
-        idempotency_key=notices.notice_key("detainer", d.id, event),
-        content=body,
-        created_at=at,
-        case_id=d.case_id,
-        detainer_id=d.id,
-        actor=actor,
+        ori=spec.ori,
+        kind=spec.kind,
+        idempotency_key=spec.idempotency_key,
+        content=spec.content,
+        created_at=spec.created_at,
+        case_id=spec.case_id,
+        detainer_id=spec.detainer_id,
+        actor=spec.actor,
     )
 
 
@@ -481,6 +523,19 @@ def _hold_limit(hours: float, exclude: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- lodge
 
 
+@dataclass(frozen=True)
+class LodgeRequest:
+    """One :func:`lodge` call's arguments, for :func:`lodge_many`."""
+
+    case_id: str
+    officer_action_id: int | None
+    ori: str
+    kind: DetainerKind
+    issued_at: datetime
+    actor: str
+    policy: str
+
+
 def lodge(
     session: Session,
     *,
@@ -497,84 +552,146 @@ def lodge(
     ``notification_request``) carrying the notice to the subject in six languages and the
     hotline. Idempotent per (case, kind): a second call returns the existing detainer and
     writes nothing (it must name the same facility). ``policy`` (pack name or variant file)
-    is recorded for the hold clock."""
-    t = "lodge"
-    kind = _kind(kind)
-    _text("case_id", case_id, CASE_ID_MAX, t)
-    _ori(ori, t)
-    issued_at = _aware("issued_at", issued_at, t)
-    _text("actor", actor, ACTOR_MAX, t)
-    _text("policy", policy, _POLICY_MAX, t)
-    if officer_action_id is not None:
-        _id("officer_action_id", officer_action_id, t)
+    is recorded for the hold clock (the detainer's ``policy`` / ``policy_version`` columns
+    and the ``issued`` event's details)."""
+    request = LodgeRequest(case_id, officer_action_id, ori, kind, issued_at, actor, policy)
+    (detainer_id,) = lodge_many(session, [request])
+    row = session.get(Detainer, detainer_id)
+    assert row is not None
+    return row
 
-    case = session.get(CaseRecord, case_id, with_for_update=True)
-    if case is None:
-        raise CaseNotFoundError(f"case_id: case {case_id!r} does not exist", transition=t)
-    existing = session.scalar(
-        select(Detainer)
-        .where(Detainer.case_id == case_id, Detainer.kind == kind)
-        .order_by(Detainer.id)
-        .limit(1)
-    )
-    if existing is not None:
-        if existing.ori != ori:
-            raise _conflict(existing, t, f"it is lodged with {existing.ori}, not {ori}")
-        return existing
-    _zone(session, ori, t)
-    if officer_action_id is not None:
-        action = (
-            session.get(OfficerAction, officer_action_id)
-            if 0 < officer_action_id <= _ID_MAX
-            else None
+
+def lodge_many(
+    session: Session,
+    requests: Sequence[LodgeRequest],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[int]:
+    """:func:`lodge` for a batch (the pipeline's ``act`` stage) -> the detainer id per
+    request. Same checks, rows, events, notices and audit entries as one call each; the
+    writes are multi-row and the audit entries go in one append (``audit_batch``: the
+    caller's, flushed by the caller). A repeat of a (case, kind) within the batch or already
+    lodged is a no-op that returns the existing id."""
+    t = "lodge"
+    checked: list[tuple[LodgeRequest, DetainerKind, datetime]] = []
+    for r in requests:
+        kind = _kind(r.kind)
+        _text("case_id", r.case_id, CASE_ID_MAX, t)
+        _ori(r.ori, t)
+        issued_at = _aware("issued_at", r.issued_at, t)
+        _text("actor", r.actor, ACTOR_MAX, t)
+        _text("policy", r.policy, _POLICY_MAX, t)
+        if r.officer_action_id is not None:
+            _id("officer_action_id", r.officer_action_id, t)
+        checked.append((r, kind, issued_at))
+    case_ids = sorted({r.case_id for r, _, _ in checked})
+    # lock the cases (PostgreSQL: concurrent lodges of a case queue here)
+    cases = {
+        c.case_id: c
+        for c in session.scalars(
+            select(CaseRecord).where(CaseRecord.case_id.in_(case_ids)).with_for_update()
         )
-        if action is None or action.case_id != case_id:
+    }
+    existing: dict[tuple[str, DetainerKind], Detainer] = {
+        (d.case_id, d.kind): d
+        for d in session.scalars(
+            select(Detainer).where(Detainer.case_id.in_(case_ids)).order_by(Detainer.id)
+        )
+    }
+    action_ids = sorted(
+        {r.officer_action_id for r, _, _ in checked if r.officer_action_id is not None}
+    )
+    action_case = dict(
+        session.execute(
+            select(OfficerAction.id, OfficerAction.case_id).where(
+                OfficerAction.id.in_([a for a in action_ids if 0 < a <= _ID_MAX])
+            )
+        ).all()
+    )
+    zones: dict[str, ZoneInfo] = {}
+    policies: dict[str, tuple[str, Pack | None, str | None]] = {}
+    todo: list[tuple[int, LodgeRequest, DetainerKind, datetime, DetainerToIssue]] = []
+    planned: dict[tuple[str, DetainerKind], int] = {}
+    out: list[int | None] = []
+    for n, (r, kind, issued_at) in enumerate(checked):
+        if r.case_id not in cases:
+            raise CaseNotFoundError(f"case_id: case {r.case_id!r} does not exist", transition=t)
+        found = existing.get((r.case_id, kind))
+        if found is not None:
+            if found.ori != r.ori:
+                raise _conflict(found, t, f"it is lodged with {found.ori}, not {r.ori}")
+            out.append(found.id)
+            continue
+        if (r.case_id, kind) in planned:  # a repeat within the batch
+            out.append(None)
+            continue
+        if r.ori not in zones:
+            zones[r.ori] = _zone(session, r.ori, t)
+        if r.officer_action_id is not None and action_case.get(r.officer_action_id) != r.case_id:
             raise LifecycleError(
-                f"officer_action_id: {officer_action_id} is not an officer action of case "
-                f"{case_id!r}",
+                f"officer_action_id: {r.officer_action_id} is not an officer action of case "
+                f"{r.case_id!r}",
                 transition=t,
             )
-
-    state = S.pending_condition if kind is DetainerKind.conditional_detainer else S.active
-    ref, pack, why = _policy_at_lodge(policy)
-    params = pack.parameters if pack is not None else DEFAULTS
-    hours = params["detainer.hold_hours"].value
-    exclude = params["detainer.exclude_non_business_days"].value
-    row = Detainer(
-        case_id=case_id,
-        officer_action_id=officer_action_id,
-        ori=ori,
-        kind=kind,
-        state=state,
-        issued_at=issued_at,
-        updated_at=issued_at,
-    )
-    session.add(row)
-    session.flush()
-    details: dict[str, Any] = {
-        "kind": kind.value,
-        "state": state.value,
-        "policy": policy,
-        "policy_ref": ref,
-        "policy_version": pack.policy_version if pack is not None else None,
-        "officer_action_id": officer_action_id,
-    }
-    if pack is None:
-        details["policy_note"] = f"not resolvable at lodge ({why}); built-in defaults apply"
-    add_detainer_event(
-        session, row.id, E.issued, occurred_at=issued_at, actor=actor, details=details
-    )
-    content: dict[str, Any] = {"request": _REQUEST_TEXT[kind].format(hours=hours)}
-    if kind is not DetainerKind.notification_request:
-        content["hold_limit"] = _hold_limit(hours, exclude)
-    content.update(_subject_block(kind))
-    notice_kind = (
-        NoticeKind.notification_request
-        if kind is DetainerKind.notification_request
-        else NoticeKind.detainer_issued
-    )
-    _notify(session, row, "issued", notice_kind, issued_at, actor, content)
-    return row
+        if r.policy not in policies:
+            policies[r.policy] = _policy_at_lodge(r.policy)
+        ref, pack, why = policies[r.policy]
+        state = S.pending_condition if kind is DetainerKind.conditional_detainer else S.active
+        details: dict[str, Any] = {
+            "kind": kind.value,
+            "state": state.value,
+            "policy": r.policy,
+            "policy_ref": ref,
+            "policy_version": pack.policy_version if pack is not None else None,
+            "officer_action_id": r.officer_action_id,
+        }
+        if pack is None:
+            details["policy_note"] = f"not resolvable at lodge ({why}); built-in defaults apply"
+        planned[(r.case_id, kind)] = n
+        todo.append(
+            (
+                n, r, kind, issued_at,
+                DetainerToIssue(
+                    r.case_id, kind, r.ori, issued_at, r.actor,
+                    officer_action_id=r.officer_action_id, state=state, details=details,
+                    policy=ref[:POLICY_REF_MAX],
+                    policy_version=pack.policy_version if pack is not None else None,
+                ),
+            )
+        )  # fmt: skip
+        out.append(None)
+    batch = audit_batch if audit_batch is not None else audit.AuditBatch(session)
+    ids = issue_detainers(session, [spec for *_, spec in todo], audit_batch=batch)
+    notices_to_send = []
+    for (n, r, kind, issued_at, spec), detainer_id in zip(todo, ids, strict=True):
+        out[n] = detainer_id
+        ref, pack, _why = policies[r.policy]
+        params = pack.parameters if pack is not None else DEFAULTS
+        hours = params["detainer.hold_hours"].value
+        exclude = params["detainer.exclude_non_business_days"].value
+        content: dict[str, Any] = {"request": _REQUEST_TEXT[kind].format(hours=hours)}
+        if kind is not DetainerKind.notification_request:
+            content["hold_limit"] = _hold_limit(hours, exclude)
+        content.update(_subject_block(kind))
+        notice_kind = (
+            NoticeKind.notification_request
+            if kind is DetainerKind.notification_request
+            else NoticeKind.detainer_issued
+        )
+        state = DetainerState(spec.state)
+        notices_to_send.append(
+            _notice_spec(
+                detainer_id, r.case_id, kind, state, r.ori, "issued", notice_kind, issued_at,
+                r.actor, content,
+            )
+        )  # fmt: skip
+    create_notices(session, notices_to_send, audit_batch=batch)
+    if audit_batch is None:
+        batch.flush()
+    for n, (r, kind, _) in enumerate(checked):  # repeats within the batch
+        if out[n] is None:
+            out[n] = out[planned[(r.case_id, kind)]]
+    return [int(x) for x in out if x is not None]
 
 
 # --------------------------------------------------------------------------- release-eligible
@@ -687,12 +804,25 @@ def _violation(
     }
 
 
+def _record_violation(
+    session: Session, d: Detainer, at: datetime, actor: str, violation: dict[str, Any]
+) -> None:
+    """The ``held_past_expiry`` event: its own row and audit entry (a finding, not a state
+    change), dated when the person was released or taken into custody."""
+    add_detainer_event(
+        session, d.id, E.held_past_expiry, occurred_at=at, actor=actor, details=violation
+    )
+
+
 def violations(session: Session, *, ori: str | None = None) -> list[tuple[Detainer, DetainerEvent]]:
-    """Held-past-expiry violations recorded (IV rec. 5), oldest first, optionally for one ORI."""
+    """Held-past-expiry violations recorded (IV rec. 5), oldest first, optionally for one ORI:
+    the ``held_past_expiry`` events, and, for rows written before migration 0003, the
+    ``expired`` / ``note`` / ``custody_assumed`` events whose details carried the violation."""
+    legacy = [E.note, E.expired, E.custody_assumed]
     stmt = (
         select(Detainer, DetainerEvent)
         .join(DetainerEvent, DetainerEvent.detainer_id == Detainer.id)
-        .where(DetainerEvent.event_type.in_([E.note, E.expired, E.custody_assumed]))
+        .where(DetainerEvent.event_type.in_([E.held_past_expiry, *legacy]))
         .order_by(DetainerEvent.occurred_at, DetainerEvent.id)
     )
     if ori is not None:
@@ -733,8 +863,9 @@ def assume_custody(session: Session, detainer_id: int, *, at: datetime, actor: s
         raise _conflict(d, t, f"{_iso(at)} is before the detainer was issued ({_iso(d.issued_at)})")
     zone = _zone(session, d.ori, t)
     details: dict[str, Any] = {"from_state": d.state.value, "at_local": _local(at, zone)}
+    violation = None
     if d.hold_until is not None and at > d.hold_until:
-        details.update(_violation(d, at, "custody", zone, _exclude_used(session, d)))
+        violation = _violation(d, at, "custody", zone, _exclude_used(session, d))
     add_detainer_event(
         session,
         d.id,
@@ -744,6 +875,8 @@ def assume_custody(session: Session, detainer_id: int, *, at: datetime, actor: s
         new_state=S.custody,
         details=details,
     )
+    if violation is not None:
+        _record_violation(session, d, at, actor, violation)
     return d
 
 
@@ -807,7 +940,7 @@ def report_release(
     """The LEA released the subject (not to ICE). An open detainer (``active`` or
     ``holding``) ends ``expired``: without ICE custody. A release after ``hold_until`` is a
     held-past-expiry violation, recorded with the counted hours beyond the limit (IV rec. 5).
-    On an ``expired`` or ``lifted`` detainer the release is recorded in a ``note`` event."""
+    On an ``expired`` or ``lifted`` detainer the release is recorded in a ``released`` event."""
     t = "report_release"
     d = _load(session, detainer_id, t)
     released_at = _aware("released_at", released_at, t)
@@ -832,34 +965,47 @@ def report_release(
         "from_state": d.state.value,
     }
     late = d.hold_until is not None and released_at > d.hold_until
-    if late:
-        details.update(_violation(d, released_at, "release", zone, _exclude_used(session, d)))
-    if d.state in (S.active, S.holding):
-        if late:
-            assert d.hold_until is not None
-            cause, occurred = "hold_until_passed", d.hold_until
-        elif d.state is S.holding:
-            cause, occurred = "released_by_lea_before_hold_until", released_at
-        else:
-            cause, occurred = "released_by_lea_without_hold", released_at
+    violation = (
+        _violation(d, released_at, "release", zone, _exclude_used(session, d)) if late else None
+    )
+    if d.state in (S.active, S.holding) and late:
+        # the detainer expired at hold_until; the release, later, is the violation
+        assert d.hold_until is not None
         add_detainer_event(
             session,
             d.id,
             E.expired,
-            occurred_at=occurred,
+            occurred_at=d.hold_until,
+            actor=actor,
+            new_state=S.expired,
+            details={"cause": "hold_until_passed", **details},
+        )
+    elif d.state in (S.active, S.holding):
+        cause = (
+            "released_by_lea_before_hold_until"
+            if d.state is S.holding
+            else "released_by_lea_without_hold"
+        )
+        add_detainer_event(
+            session,
+            d.id,
+            E.released,
+            occurred_at=released_at,
             actor=actor,
             new_state=S.expired,
             details={"cause": cause, **details},
         )
-    else:
+    else:  # already expired or lifted: the release is recorded, the state stays
         add_detainer_event(
             session,
             d.id,
-            E.note,
+            E.released,
             occurred_at=released_at,
             actor=actor,
             details={"note": "release_reported", **details},
         )
+    if violation is not None:
+        _record_violation(session, d, released_at, actor, violation)
     return d
 
 
@@ -900,7 +1046,7 @@ def expire_due(session: Session, *, now: datetime) -> list[Detainer]:
             session,
             d,
             "expired",
-            NoticeKind.detainer_lifted,
+            NoticeKind.detainer_expired,
             d.hold_until,
             SYSTEM_ACTOR,
             {
@@ -1119,20 +1265,15 @@ def record_disposition(
         )
     charge.disposition, charge.disposed_on = disposition, on
     if charge.row is not None:
-        charge.row.disposition, charge.row.disposed_on = disposition, on
-        session.flush()
-        audit.append(
+        record_charge_disposition(
             session,
-            "charge.disposition",
+            charge.row.id,
+            disposition,
+            disposed_on=on,
+            at=at,
             actor=actor,
-            subject={"case_id": case_id, "charge_id": charge.row.id},
-            payload={
-                "charge_index": charge_index,
-                "position": charge.row.position,
-                "disposition": disposition.value,
-                "disposed_on": on.isoformat(),
-                "at": _iso(at),
-            },
+            case_id=case_id,
+            charge_index=charge_index,
         )
 
     changed: list[Detainer] = []
@@ -1163,7 +1304,7 @@ def record_disposition(
                 session,
                 d,
                 "activated",
-                NoticeKind.case_update,
+                NoticeKind.detainer_activated,
                 at,
                 actor,
                 {

@@ -61,7 +61,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
@@ -73,10 +74,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..law.detainer_clock import DEFAULT_HOLD_HOURS
 from ..law.schema import Decision
+from ..store.audit import AuditBatch
 from ..store.models import (
     IDEMPOTENCY_KEY_MAX,
     CaseRecord,
@@ -85,7 +88,7 @@ from ..store.models import (
     NoticeKind,
     Submission,
 )
-from ..store.repositories import create_notice
+from ..store.repositories import NoticeToCreate, create_notices
 
 __all__ = [
     "DOMAIN",
@@ -95,12 +98,16 @@ __all__ = [
     "LOCALE_DIR",
     "MESSAGES",
     "REQUEST_FIELDS",
+    "DecisionNotice",
     "NoticeError",
+    "SubmissionResponse",
     "hotline",
     "normalize_language",
     "notice_key",
     "send_decision_notice",
+    "send_decision_notices",
     "send_submission_response",
+    "send_submission_responses",
     "subject_notice",
     "subject_notice_all",
     "subject_notice_for",
@@ -334,6 +341,81 @@ def _text(field: str, value: object, max_length: int) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class SubmissionResponse:
+    """One submission response to send (see :func:`send_submission_response`)."""
+
+    submission_id: int
+    ori: str
+    tcn: str
+    content: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionNotice:
+    """One decision notice to send (see :func:`send_decision_notice`)."""
+
+    case_id: str
+    ori: str
+    decision: Decision | Mapping[str, Any]
+    facts: Mapping[str, Any]
+    at: datetime
+
+
+def send_submission_responses(
+    session: Session,
+    items: Sequence[SubmissionResponse],
+    *,
+    audit_batch: AuditBatch | None = None,
+) -> list[int]:
+    """:func:`send_submission_response` for a batch: one lookup of the submissions, one
+    multi-row insert, one audit append (each notice still its own entry) -> notice ids."""
+    checked = []
+    for item in items:
+        _text("tcn", item.tcn, 64)
+        _text("ori", item.ori, 9)
+        at = _aware("at", item.at)
+        if not isinstance(item.content, Mapping):
+            raise NoticeError(f"content: expected a mapping, got {type(item.content).__name__}")
+        sid = item.submission_id
+        if isinstance(sid, bool) or not isinstance(sid, int):
+            raise NoticeError(f"submission_id: expected an integer id, got {sid!r:.40}")
+        checked.append((item, at))
+    table = Submission.__table__
+    known: dict[int, tuple[str, str]] = {}
+    ids = sorted({i.submission_id for i in items})
+    for lo in range(0, len(ids), 5000):
+        for sid, tcn, ori in session.execute(
+            select(table.c.id, table.c.tcn, table.c.ori).where(table.c.id.in_(ids[lo : lo + 5000]))
+        ):
+            known[sid] = (tcn, ori)
+    specs = []
+    for item, at in checked:
+        sid = item.submission_id
+        if sid not in known:
+            raise NoticeError(f"submission_id: submission {sid} does not exist")
+        tcn, ori = known[sid]
+        if tcn != item.tcn:
+            raise NoticeError(f"tcn: submission {sid} has TCN {tcn!r}, not {item.tcn!r}")
+        if ori != item.ori:
+            raise NoticeError(
+                f"ori: submission {sid} came from {ori}, not {item.ori}; "
+                "an LEA is answered only on its own ORI"
+            )
+        specs.append(
+            NoticeToCreate(
+                ori=item.ori,
+                kind=NoticeKind.submission_response,
+                idempotency_key=notice_key("submission-response", item.tcn),
+                content=dict(item.content),
+                created_at=at,
+                submission_id=sid,
+            )
+        )
+    return [nid for nid, _ in create_notices(session, specs, audit_batch=audit_batch)]
+
+
 def send_submission_response(
     session: Session,
     *,
@@ -346,35 +428,111 @@ def send_submission_response(
     """The response to a booking submission, to the submitting LEA. Idempotent on the TCN:
     a retry with the same content returns the stored notice; different content raises
     :class:`~securecomm.store.errors.ConflictError`. ``content`` is stored as given."""
-    _text("tcn", tcn, 64)
-    _text("ori", ori, 9)
-    at = _aware("at", at)
-    if not isinstance(content, Mapping):
-        raise NoticeError(f"content: expected a mapping, got {type(content).__name__}")
-    if isinstance(submission_id, bool) or not isinstance(submission_id, int):
-        raise NoticeError(f"submission_id: expected an integer id, got {submission_id!r:.40}")
-    submission = session.get(Submission, submission_id)
-    if submission is None:
-        raise NoticeError(f"submission_id: submission {submission_id} does not exist")
-    if submission.tcn != tcn:
-        raise NoticeError(
-            f"tcn: submission {submission_id} has TCN {submission.tcn!r}, not {tcn!r}"
-        )
-    if submission.ori != ori:
-        raise NoticeError(
-            f"ori: submission {submission_id} came from {submission.ori}, not {ori}; "
-            "an LEA is answered only on its own ORI"
-        )
-    notice, _created = create_notice(
-        session,
-        ori=ori,
-        kind=NoticeKind.submission_response,
-        idempotency_key=notice_key("submission-response", tcn),
-        content=dict(content),
-        created_at=at,
-        submission_id=submission_id,
+    (notice_id,) = send_submission_responses(
+        session, [SubmissionResponse(submission_id, ori, tcn, content, at)]
     )
+    notice = session.get(Notice, notice_id)
+    assert notice is not None
     return notice
+
+
+def _decision_content(case_id: str, decision: Decision, facts: Mapping[str, Any]) -> dict[str, Any]:
+    disclosed: dict[str, Any] = {}
+    requests: list[str] = []
+    for name in decision.lea_disclosure.fields:
+        if name in REQUEST_FIELDS:
+            requests.append(name)
+        elif name in facts:
+            disclosed[name] = facts[name]
+        else:
+            raise NoticeError(
+                f"facts.{name}: the decision discloses {name!r} but facts has no such key "
+                f"(facts keys: {sorted(map(str, facts))})"
+            )
+    return {
+        "type": "decision",
+        "case_id": case_id,
+        "policy": decision.policy,
+        "policy_version": decision.policy_version,
+        "disclosed": disclosed,
+        "requests": requests,
+    }
+
+
+def _as_decision(decision: object) -> Decision:
+    if isinstance(decision, Decision):
+        return decision
+    if not isinstance(decision, Mapping):
+        raise NoticeError(f"decision: expected a Decision v1, got {type(decision).__name__}")
+    try:
+        return Decision.model_validate(dict(decision))
+    except ValidationError as exc:
+        raise NoticeError(f"decision: not a valid Decision v1: {exc.errors()[0]}") from exc
+
+
+def send_decision_notices(
+    session: Session,
+    items: Sequence[DecisionNotice],
+    *,
+    audit_batch: AuditBatch | None = None,
+) -> list[int | None]:
+    """:func:`send_decision_notice` for a batch -> the notice id per item (None where the
+    decision does not notify)."""
+    checked = []
+    for item in items:
+        decision = _as_decision(item.decision)
+        _text("case_id", item.case_id, 64)
+        _text("ori", item.ori, 9)
+        at = _aware("at", item.at)
+        if decision.case_id != item.case_id:
+            raise NoticeError(
+                f"decision.case_id: {decision.case_id!r} is not case {item.case_id!r}"
+            )
+        if not isinstance(item.facts, Mapping):
+            raise NoticeError(f"facts: expected a mapping, got {type(item.facts).__name__}")
+        checked.append((item, decision, at))
+    wanted = sorted({i.case_id for i, d, _ in checked if d.lea_disclosure.notify})
+    table = CaseRecord.__table__
+    case_ori: dict[str, str] = {}
+    for lo in range(0, len(wanted), 5000):
+        case_ori.update(
+            session.execute(
+                select(table.c.case_id, table.c.ori).where(
+                    table.c.case_id.in_(wanted[lo : lo + 5000])
+                )
+            ).all()
+        )
+    specs, slots = [], []
+    for n, (item, decision, at) in enumerate(checked):
+        if not decision.lea_disclosure.notify:
+            continue
+        cid = item.case_id
+        if cid not in case_ori:
+            raise NoticeError(f"case_id: case {cid!r} does not exist")
+        if case_ori[cid] != item.ori:
+            raise NoticeError(
+                f"ori: case {cid!r} belongs to {case_ori[cid]}, not {item.ori}; an LEA sees "
+                "only its own ORI"
+            )
+        specs.append(
+            NoticeToCreate(
+                ori=item.ori,
+                kind=NoticeKind.case_update,
+                idempotency_key=notice_key(
+                    "decision", cid, decision.policy, decision.policy_version
+                ),
+                content=_decision_content(cid, decision, item.facts),
+                created_at=at,
+                case_id=cid,
+            )
+        )
+        slots.append(n)
+    out: list[int | None] = [None] * len(checked)
+    for n, (nid, _created) in zip(
+        slots, create_notices(session, specs, audit_batch=audit_batch), strict=True
+    ):
+        out[n] = nid
+    return out
 
 
 def send_decision_notice(
@@ -399,56 +557,7 @@ def send_decision_notice(
     Returns ``None`` (and writes nothing) when ``decision.lea_disclosure.notify`` is false.
     Idempotent on (case id, policy, policy version); kind ``case_update``.
     """
-    if not isinstance(decision, Decision):
-        if not isinstance(decision, Mapping):
-            raise NoticeError(f"decision: expected a Decision v1, got {type(decision).__name__}")
-        try:
-            decision = Decision.model_validate(dict(decision))
-        except ValidationError as exc:
-            raise NoticeError(f"decision: not a valid Decision v1: {exc.errors()[0]}") from exc
-    _text("case_id", case_id, 64)
-    _text("ori", ori, 9)
-    at = _aware("at", at)
-    if decision.case_id != case_id:
-        raise NoticeError(f"decision.case_id: {decision.case_id!r} is not case {case_id!r}")
-    if not isinstance(facts, Mapping):
-        raise NoticeError(f"facts: expected a mapping, got {type(facts).__name__}")
-    if not decision.lea_disclosure.notify:
-        return None
-    case = session.get(CaseRecord, case_id)
-    if case is None:
-        raise NoticeError(f"case_id: case {case_id!r} does not exist")
-    if case.ori != ori:
-        raise NoticeError(
-            f"ori: case {case_id!r} belongs to {case.ori}, not {ori}; an LEA sees only its own ORI"
-        )
-    disclosed: dict[str, Any] = {}
-    requests: list[str] = []
-    for name in decision.lea_disclosure.fields:
-        if name in REQUEST_FIELDS:
-            requests.append(name)
-        elif name in facts:
-            disclosed[name] = facts[name]
-        else:
-            raise NoticeError(
-                f"facts.{name}: the decision discloses {name!r} but facts has no such key "
-                f"(facts keys: {sorted(map(str, facts))})"
-            )
-    content = {
-        "type": "decision",
-        "case_id": case_id,
-        "policy": decision.policy,
-        "policy_version": decision.policy_version,
-        "disclosed": disclosed,
-        "requests": requests,
-    }
-    notice, _created = create_notice(
-        session,
-        ori=ori,
-        kind=NoticeKind.case_update,
-        idempotency_key=notice_key("decision", case_id, decision.policy, decision.policy_version),
-        content=content,
-        created_at=at,
-        case_id=case_id,
+    (notice_id,) = send_decision_notices(
+        session, [DecisionNotice(case_id, ori, decision, facts, at)]
     )
-    return notice
+    return session.get(Notice, notice_id) if notice_id is not None else None

@@ -46,11 +46,12 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..law.engine import PolicyError
 from ..law.schema import Action, Case, Decision
+from ..store.audit import AuditBatch
 from ..store.models import (
     Booking,
     CaseRecord,
@@ -64,12 +65,19 @@ from ..store.models import (
     OfficerActionKind,
     PipelineStage,
     Repository,
-    Submission,
     SubmissionState,
     VerificationMethod,
     VerificationState,
 )
-from . import bulkstore, lifecycle, notices
+from ..store.repositories import (
+    CaseToOpen,
+    DecisionToRecord,
+    OfficerActionToRecord,
+    open_cases,
+    record_decisions,
+    record_officer_actions,
+)
+from . import lifecycle, notices
 from .adapters import Agencies, Candidate, SearchResult
 from .messages import TEMPLATE_DIM, CriminalHistory, ImmigrationRecord
 from .settings import PipelineSettings
@@ -257,17 +265,18 @@ def criminal_history(
         )
         histories = {i.id: h for (i, _), h in zip(matched, found_h, strict=True)}
         table = Booking.__table__
-        for i, fbi in matched:
-            session.execute(
-                update(table).where(table.c.submission_id == i.id).values(fbi_number=fbi)
-            )
+        session.execute(  # one executemany, not a statement per booking
+            update(table)
+            .where(table.c.submission_id == bindparam("sid"))
+            .values(fbi_number=bindparam("fbi")),
+            [{"sid": i.id, "fbi": fbi} for i, fbi in matched],
+        )
     rows = []
     for i in usable:
         rows += _hit_rows(i, Repository.criminal_history, results[i.id], now)
     _insert_hits(session, items, Repository.criminal_history, rows)
-    # the notices module looks each submission up: one query here instead of one per call
-    list(session.scalars(select(Submission).where(Submission.id.in_([i.id for i in items]))))
     out: dict[int, Transition] = {}
+    responses: list[notices.SubmissionResponse] = []
     for i in items:
         result = results.get(i.id)
         content = {
@@ -281,10 +290,9 @@ def criminal_history(
             if result is not None
             else "no usable fingerprints: biographic check only",
         }
-        notices.send_submission_response(
-            session, submission_id=i.id, ori=i.ori, tcn=i.tcn, content=content, at=now
-        )
+        responses.append(notices.SubmissionResponse(i.id, i.ori, i.tcn, content, now))
         out[i.id] = Transition(P.ident if result is not None else P.biographic)
+    notices.send_submission_responses(session, responses)
     return out
 
 
@@ -511,7 +519,7 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             strict=True,
         )
     )
-    to_open: list[bulkstore.CaseToOpen] = []
+    to_open: list[CaseToOpen] = []
     parked: dict[str, int] = {}
     for (i, fin), record in zip(wanted, records, strict=True):
         if record is None:
@@ -526,8 +534,12 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             continue
         hit = hits.get(i.id)
         to_open.append(
-            bulkstore.CaseToOpen(
-                case, i.id, hit.id if hit is not None and hit.fin == fin else None, fin, now
+            CaseToOpen(
+                case,
+                now,
+                submission_id=i.id,
+                hit_id=hit.id if hit is not None and hit.fin == fin else None,
+                fin=fin,
             )
         )
         if i.id in verifications and verifications[i.id].state is VerificationState.open:
@@ -535,7 +547,7 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             out[i.id] = Transition(P.verification)
         else:
             out[i.id] = Transition(P.decide)
-    bulkstore.open_cases(session, to_open)
+    open_cases(session, to_open)
     table = IdentityVerification.__table__
     for case_id, vid in parked.items():
         session.execute(update(table).where(table.c.id == vid).values(case_id=case_id))
@@ -553,7 +565,7 @@ def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, T
         for c in session.scalars(select(CaseRecord).where(CaseRecord.submission_id.in_(ids)))
     }
     out: dict[int, Transition] = {}
-    todo: list[bulkstore.DecisionToRecord] = []
+    todo: list[DecisionToRecord] = []
     decided: list[str] = []
     schedule = ctx.settings.schedule
     for i in items:
@@ -568,16 +580,10 @@ def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, T
         except (PolicyError, ValidationError, ValueError) as exc:
             out[i.id] = Transition.fail(P.decide, _error_text(exc))
             continue
-        todo.append(
-            bulkstore.DecisionToRecord(
-                case.case_id, case_row.case_sha256, decision, case.decided_at
-            )
-        )
+        todo.append(DecisionToRecord(case.case_id, case_row.case_sha256, decision, case.decided_at))
         decided.append(case.case_id)
         out[i.id] = Transition(P.officer)
-    batch = bulkstore.AuditBatch(session)
-    bulkstore.record_decisions(session, todo, batch)
-    batch.flush()
+    record_decisions(session, todo)  # one audit append for the batch
     _set_case_state(session, decided, CaseState.awaiting_officer, ctx.clock())
     return out
 
@@ -649,11 +655,14 @@ def auto_accept(session: Session, ctx: Context, items: Sequence[Item]) -> dict[i
             out[i.id] = Transition(P.officer)
             continue
         if cid not in already:
-            todo.append(bulkstore.AcceptToRecord(cid, d.id, d.action.value, AUTO_ACCEPT_ACTOR, now))
+            todo.append(
+                OfficerActionToRecord(
+                    cid, OfficerActionKind.accept, AUTO_ACCEPT_ACTOR, now, decision_id=d.id,
+                    chosen_action=d.action,
+                )
+            )  # fmt: skip
         out[i.id] = Transition(P.act)
-    batch = bulkstore.AuditBatch(session)
-    bulkstore.record_accepts(session, todo, batch)
-    batch.flush()
+    record_officer_actions(session, todo)  # one audit append for the batch
     _set_case_state(session, [t.case_id for t in todo], CaseState.acted, now)
     return out
 
@@ -765,6 +774,8 @@ def act(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tran
     )
     actions = _actions_by_case(session, list(by_case))
     out: dict[int, Transition] = {}
+    lodges: list[lifecycle.LodgeRequest] = []
+    decision_notices: list[notices.DecisionNotice] = []
     for cid, i in by_case.items():
         case_row, d_row = cases.get(cid), decisions.get(cid)
         if case_row is None or d_row is None:
@@ -778,24 +789,29 @@ def act(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tran
         case = Case.model_validate(case_row.case_json)
         kind = DETAINER_ACTIONS.get(chosen)
         if kind is not None:
-            lifecycle.lodge(
-                session,
-                case_id=cid,
-                officer_action_id=action_row.id,
-                ori=case_row.ori,
-                kind=kind,
-                issued_at=now,
-                actor=action_row.officer,
-                policy=policy_ref(ctx, decision, case.decided_at.date()),
+            lodges.append(
+                lifecycle.LodgeRequest(
+                    case_id=cid,
+                    officer_action_id=action_row.id,
+                    ori=case_row.ori,
+                    kind=kind,
+                    issued_at=now,
+                    actor=action_row.officer,
+                    policy=policy_ref(ctx, decision, case.decided_at.date()),
+                )
             )
         facts = decision_facts(
             case, case_row.fin, fbi.get(i.id), aliases.get(case_row.fin or "", []),
             histories.get(i.id),
         )  # fmt: skip
-        notices.send_decision_notice(
-            session, case_id=cid, ori=case_row.ori, decision=decision, facts=facts, at=now
-        )
+        decision_notices.append(notices.DecisionNotice(cid, case_row.ori, decision, facts, now))
         out[i.id] = _done()
+    # batched writes, in the order one call per case would make them: detainers (with their
+    # events and notices), then the decision notices; one audit append for all of it
+    batch = AuditBatch(session)
+    lifecycle.lodge_many(session, lodges, audit_batch=batch)
+    notices.send_decision_notices(session, decision_notices, audit_batch=batch)
+    batch.flush()
     return out
 
 

@@ -18,8 +18,9 @@ done twice. Unique keys (case id; decision per case document; notice idempotency
 detainer per case and kind) are the second line of defence.
 
 Errors: if a batch raises, it is rolled back and its submissions are retried one per
-transaction; one that still raises is marked ``failed`` with the error (kept, visible in
-``securecomm cases``/``submissions``, never dropped), the others proceed. Database errors
+transaction; one that still raises is marked ``failed`` with the error, keeping the stage
+it failed in (kept, visible in ``securecomm submissions list --state failed``, never dropped;
+``securecomm submissions retry`` re-queues it in that stage), the others proceed. Database errors
 (connection lost, ...) are not blamed on the submissions: they stop the worker.
 
 Order: each round takes one batch from every automatic stage, downstream first (``act`` ...

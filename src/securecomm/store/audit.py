@@ -48,12 +48,12 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import merkle
@@ -64,11 +64,14 @@ from .types import canonical_json, check_storable_json, check_text, utc_iso
 __all__ = [
     "ENV_AUDIT_KEY",
     "GENESIS_HASH",
+    "AuditBatch",
     "InclusionProof",
+    "PendingEntry",
     "Problem",
     "TreeHead",
     "VerifyReport",
     "append",
+    "append_many",
     "audit_key_from_env",
     "checkpoint",
     "compute_entry_hash",
@@ -76,6 +79,7 @@ __all__ = [
     "entry_body",
     "inclusion_proof",
     "list_entries",
+    "prepare_entry",
     "sign_tree_head",
     "verify",
     "verify_entry_inclusion",
@@ -156,18 +160,147 @@ def _check_subject(subject: Mapping[str, Any] | None) -> dict[str, Any]:
     return subject
 
 
-def _lock_head(session: Session) -> AuditHead:
-    head = session.execute(
-        select(AuditHead)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if head is None:  # a database built without the migrations (which insert the row)
-        head = AuditHead(id=1, size=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
-    return head
+@dataclass(frozen=True)
+class PendingEntry:
+    """An audit entry validated and serialised, waiting for its place in the chain."""
+
+    event_type: str
+    actor: str
+    case_id: str | None
+    subject_text: str
+    payload_text: str
+    recorded_at: datetime
+
+
+def prepare_entry(
+    event_type: str,
+    *,
+    actor: str,
+    subject: Mapping[str, Any] | None = None,
+    payload: Any = None,
+    recorded_at: datetime | None = None,
+    payload_checked: bool = False,
+) -> PendingEntry:
+    """Validate and serialise one entry (what :func:`append` checks, nothing less).
+
+    ``payload_checked``: the caller built ``payload`` from values it has already passed
+    through :func:`~securecomm.store.types.check_storable_json` (the store's batch writers:
+    a notice's content, a decision document) -- not walked a second time. Serialisation
+    (:func:`canonical_json`, which refuses NaN and non-JSON types) still runs."""
+    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
+    check_text("event_type", event_type, min_length=1, max_length=EVENT_TYPE_MAX)
+    if not _EVENT_TYPE.match(event_type):
+        raise InputError("event_type", f"{event_type!r}: dotted lower-case name expected")
+    subject = _check_subject(subject)
+    payload = {} if payload is None else payload
+    if not payload_checked:
+        check_storable_json(payload, "payload")
+    if recorded_at is None:
+        recorded_at = datetime.now(UTC)
+    elif recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
+        raise InputError("recorded_at", "naive datetime: give an aware datetime")
+    return PendingEntry(
+        event_type,
+        actor,
+        subject.get("case_id"),
+        canonical_json(subject),
+        canonical_json(payload),
+        recorded_at.astimezone(UTC),
+    )
+
+
+def _lock_head_row(session: Session) -> tuple[int, str]:
+    """(size, last hash) of the audit head, locked until the transaction ends."""
+    head_t = AuditHead.__table__
+    row = session.execute(
+        select(head_t.c.size, head_t.c.last_hash).where(head_t.c.id == 1).with_for_update()
+    ).one_or_none()
+    if row is None:  # a database built without the migrations (which insert the row)
+        session.execute(insert(head_t).values(id=1, size=0, last_hash=GENESIS_HASH))
+        return 0, GENESIS_HASH
+    return int(row[0]), row[1]
+
+
+def append_many(session: Session, entries: Sequence[PendingEntry]) -> list[int]:
+    """Append ``entries`` in order, in the session's transaction; returns their seqs.
+
+    One head lock, one multi-row insert, one head update for the lot: the chain is exactly the
+    one :func:`append` called once per entry would write (each entry is its own leaf, hashed
+    over its own seq and its predecessor's hash), so :func:`verify` cannot tell them apart.
+    Anything the ORM holds is flushed first, so entries follow the changes they record.
+    """
+    if not entries:
+        return []
+    session.flush()
+    size, prev = _lock_head_row(session)
+    rows = []
+    for e in entries:
+        size += 1
+        body = entry_body(
+            size, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject_text, e.payload_text
+        )
+        entry_hash = compute_entry_hash(prev, body)
+        rows.append(
+            {
+                "seq": size,
+                "recorded_at": e.recorded_at,
+                "actor": e.actor,
+                "event_type": e.event_type,
+                "case_id": e.case_id,
+                "subject": e.subject_text,
+                "payload": e.payload_text,
+                "prev_hash": prev,
+                "entry_hash": entry_hash,
+            }
+        )
+        prev = entry_hash
+    session.execute(insert(AuditEntry.__table__), rows)
+    head_t = AuditHead.__table__
+    session.execute(
+        update(head_t)
+        .where(head_t.c.id == 1)
+        .values(size=size, last_hash=prev, updated_at=entries[-1].recorded_at)
+    )
+    # an AuditHead the ORM loaded earlier is stale now: let it reload
+    held = session.identity_map.get(session.identity_key(AuditHead, (1,)))  # type: ignore[arg-type]
+    if held is not None:
+        session.expire(held)
+    return [r["seq"] for r in rows]
+
+
+class AuditBatch:
+    """Collect entries (validated as they are added), then :meth:`flush` them as one
+    :func:`append_many`. For writers that record many events in one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: list[PendingEntry] = []
+
+    def add(
+        self,
+        event_type: str,
+        *,
+        actor: str,
+        subject: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        recorded_at: datetime | None = None,
+        payload_checked: bool = False,
+    ) -> None:
+        self.pending.append(
+            prepare_entry(
+                event_type,
+                actor=actor,
+                subject=subject,
+                payload=payload,
+                recorded_at=recorded_at,
+                payload_checked=payload_checked,
+            )
+        )
+
+    def flush(self) -> int:
+        """Append every collected entry; returns how many."""
+        pending, self.pending = self.pending, []
+        return len(append_many(self.session, pending))
 
 
 def append(
@@ -181,43 +314,16 @@ def append(
 ) -> AuditEntry:
     """Append one entry in the session's transaction and return it (flushed, not committed).
 
-    Holds the audit head lock until the transaction ends: commit soon.
+    Holds the audit head lock until the transaction ends: commit soon. The same code path as
+    :func:`append_many` (a batch of one).
     """
-    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
-    check_text("event_type", event_type, min_length=1, max_length=EVENT_TYPE_MAX)
-    if not _EVENT_TYPE.match(event_type):
-        raise InputError("event_type", f"{event_type!r}: dotted lower-case name expected")
-    subject = _check_subject(subject)
-    payload = {} if payload is None else payload
-    check_storable_json(payload, "payload")
-    subject_text, payload_text = canonical_json(subject), canonical_json(payload)
-    if recorded_at is None:
-        recorded_at = datetime.now(UTC)
-    elif recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
-        raise InputError("recorded_at", "naive datetime: give an aware datetime")
-    recorded_at = recorded_at.astimezone(UTC)
-    case_id = subject.get("case_id")
-
-    head = _lock_head(session)
-    seq = head.size + 1
-    body = entry_body(seq, recorded_at, actor, event_type, case_id, subject_text, payload_text)
-    entry = AuditEntry(
-        seq=seq,
-        recorded_at=recorded_at,
-        actor=actor,
-        event_type=event_type,
-        case_id=case_id,
-        subject=subject_text,
-        payload=payload_text,
-        prev_hash=head.last_hash,
-        entry_hash=compute_entry_hash(head.last_hash, body),
+    entry = prepare_entry(
+        event_type, actor=actor, subject=subject, payload=payload, recorded_at=recorded_at
     )
-    session.add(entry)
-    head.size = seq
-    head.last_hash = entry.entry_hash
-    head.updated_at = recorded_at
-    session.flush()
-    return entry
+    (seq,) = append_many(session, [entry])
+    row = session.get(AuditEntry, seq)
+    assert row is not None
+    return row
 
 
 def list_entries(

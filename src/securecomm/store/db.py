@@ -9,8 +9,12 @@ Which database
 
 SQLite
     Every connection gets ``journal_mode=WAL`` (readers never block the writer),
-    ``foreign_keys=ON`` and a 30 s ``busy_timeout``; ``synchronous`` stays at its FULL default
-    (a committed submission survives a power cut). SQLAlchemy, not the ``sqlite3`` module,
+    ``foreign_keys=ON`` and a 30 s ``busy_timeout``. ``synchronous`` is FULL by default: a
+    committed transaction survives a power cut or OS crash. ``SECURECOMM_SQLITE_SYNCHRONOUS=NORMAL``
+    trades that for fewer fsyncs: in WAL mode a commit is then durable against a *process*
+    crash (SIGKILL, what the crash test covers) but the last commits before a power loss may
+    be rolled back (the database stays consistent). The pipeline commits once per micro-batch,
+    so the saving is small (docs/benchmarks.md). SQLAlchemy, not the ``sqlite3`` module,
     emits ``BEGIN``: ``BEGIN IMMEDIATE`` by default, so a transaction that reads and then
     writes (an idempotent insert, an audit append) holds the write lock from its start and can
     never fail half-way with "database is locked". Read-only work may ask for a deferred
@@ -44,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "ENV_DATABASE_URL",
+    "ENV_SQLITE_SYNCHRONOUS",
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
@@ -54,6 +59,7 @@ __all__ = [
     "new_revision",
     "session_factory",
     "session_scope",
+    "sqlite_synchronous",
     "upgrade",
 ]
 
@@ -62,6 +68,18 @@ ENV_DATABASE_URL = "SECURECOMM_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///securecomm.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+ENV_SQLITE_SYNCHRONOUS = "SECURECOMM_SQLITE_SYNCHRONOUS"
+_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def sqlite_synchronous() -> str:
+    """``SECURECOMM_SQLITE_SYNCHRONOUS`` (FULL or NORMAL; default FULL)."""
+    value = os.environ.get(ENV_SQLITE_SYNCHRONOUS, "").strip().upper() or "FULL"
+    if value not in _SYNCHRONOUS:
+        raise ValueError(
+            f"{ENV_SQLITE_SYNCHRONOUS}: {value!r} is not one of {', '.join(_SYNCHRONOUS)}"
+        )
+    return value
 
 
 def database_url() -> str:
@@ -92,6 +110,8 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    synchronous = sqlite_synchronous()  # checked once, when the engine is made
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Take BEGIN away from the sqlite3 module; the "begin" hook below emits it.
@@ -101,6 +121,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
         finally:
             cursor.close()
 

@@ -134,6 +134,8 @@ SOURCE_MAX = 64
 EVENT_TYPE_MAX = 64
 IDEMPOTENCY_KEY_MAX = 128
 POLICY_MAX = 64
+#: A detainer's policy reference: a pack name or a policy variant file's absolute path.
+POLICY_REF_MAX = 1000
 HASH_HEX = 64
 
 
@@ -246,6 +248,10 @@ class DetainerEventType(enum.StrEnum):
     lapsed = "lapsed"
     expired = "expired"
     note = "note"
+    #: the LEA reported the subject released (not to ICE); the detainer ends ``expired``
+    released = "released"
+    #: a release or custody reported after ``hold_until`` (IV rec. 5): the violation itself
+    held_past_expiry = "held_past_expiry"
 
 
 class NoticeKind(enum.StrEnum):
@@ -254,6 +260,10 @@ class NoticeKind(enum.StrEnum):
     notification_request = "notification_request"
     detainer_lifted = "detainer_lifted"
     case_update = "case_update"
+    #: a conditional detainer became operative on a conviction (III rec. 1)
+    detainer_activated = "detainer_activated"
+    #: a hold reached ``hold_until`` without ICE custody: the LEA may no longer hold on it
+    detainer_expired = "detainer_expired"
 
 
 class Modality(enum.StrEnum):
@@ -812,8 +822,14 @@ class Detainer(Base):
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+    #: the policy the hold clock follows (pack name or variant file) and its version, as
+    #: resolved at lodge; None for rows lodged before migration 0003 (read from the event)
+    policy: Mapped[str | None] = mapped_column(String(POLICY_REF_MAX))
+    policy_version: Mapped[str | None] = mapped_column(String(POLICY_MAX))
 
-    __table_args__ = (Index(None, "ori", "state"),)
+    # one detainer per case and kind: the lifecycle's idempotency key, enforced by the
+    # database (a unique index: see migration 0003 for why not a table constraint)
+    __table_args__ = (Index(None, "ori", "state"), Index(None, "case_id", "kind", unique=True))
 
 
 class DetainerEvent(Base):

@@ -21,24 +21,29 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..law.schema import Action, Case, Decision, Disclosure, Program
+from ..law.schema import Action, Case, Decision, Disclosure, Disposition, Program
 from . import audit
 from .errors import ConflictError, InputError, NotFoundError, TcnConflictError
 from .models import (
     ACTOR_MAX,
+    CASE_ID_MAX,
     IDEMPOTENCY_KEY_MAX,
+    POLICY_MAX,
+    POLICY_REF_MAX,
     SOURCE_MAX,
     TCN_MAX,
     CaseRecord,
     CaseState,
+    Charge,
     DecisionRecord,
     Detainer,
     DetainerEvent,
@@ -50,6 +55,7 @@ from .models import (
     NoticeKind,
     OfficerAction,
     OfficerActionKind,
+    PipelineStage,
     RawEncoding,
     RawKind,
     RejectedInput,
@@ -61,12 +67,20 @@ from .types import canonical_json, check_storable_json, check_text, sha256_hex
 __all__ = [
     "RAW_TEXT_MAX",
     "TRUNCATION_MARKER",
+    "CaseToOpen",
+    "DecisionToRecord",
+    "DetainerToIssue",
+    "NoticeToCreate",
+    "OfficerActionToRecord",
     "add_detainer_event",
     "create_notice",
+    "create_notices",
     "escape_raw",
     "get_case",
     "get_submission",
+    "insert_returning_ids",
     "issue_detainer",
+    "issue_detainers",
     "latest_decision",
     "list_cases",
     "list_decisions",
@@ -76,10 +90,15 @@ __all__ = [
     "list_submissions",
     "mark_notice_delivered",
     "open_case",
+    "open_cases",
     "original_input",
+    "record_charge_disposition",
     "record_decision",
+    "record_decisions",
     "record_officer_action",
+    "record_officer_actions",
     "reject_input",
+    "retry_failed_submissions",
     "set_case_state",
     "set_submission_state",
     "submit_submission",
@@ -264,13 +283,81 @@ def set_submission_state(
 
 
 def list_submissions(
-    session: Session, *, state: SubmissionState | str | None = None, limit: int = 100
+    session: Session,
+    *,
+    state: SubmissionState | str | None = None,
+    stage: PipelineStage | str | None = None,
+    limit: int = 100,
 ) -> list[Submission]:
-    """Submissions oldest first (a work queue with ``state``)."""
+    """Submissions oldest first (a work queue with ``state``; ``stage``: waiting in it, or,
+    for failed ones, failed in it)."""
     stmt = select(Submission)
-    if state is not None:
-        stmt = stmt.where(Submission.state == SubmissionState(state))
+    try:
+        if state is not None:
+            stmt = stmt.where(Submission.state == SubmissionState(state))
+        if stage is not None:
+            stmt = stmt.where(Submission.stage == PipelineStage(stage))
+    except ValueError as exc:
+        raise InputError("state/stage", str(exc)) from exc
     return list(session.scalars(stmt.order_by(Submission.received_at, Submission.id).limit(limit)))
+
+
+def retry_failed_submissions(
+    session: Session,
+    *,
+    tcns: Sequence[str] | None = None,
+    actor: str,
+    at: datetime | None = None,
+) -> list[tuple[Submission, bool]]:
+    """Re-queue failed submissions in the stage they failed in (the worker records a failure
+    as ``state = failed`` with the ``stage`` and the ``error``): state back to ``processing``
+    (``received`` if it failed in the first stage), error cleared, each retry audited
+    ``submission.retried`` with the error it clears. ``tcns``: those submissions (an unknown
+    TCN raises :class:`NotFoundError`); None: every failed one.
+
+    Returns ``(submission, retried)``: a named submission that is not failed (already
+    retried, or never failed) is returned with ``retried`` False and left alone -- retrying
+    twice is harmless. Rows are locked (``FOR UPDATE``) so two retries cannot race.
+    """
+    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
+    at = _aware("at", at) if at is not None else _now()
+    stmt = select(Submission).order_by(Submission.id).with_for_update()
+    if tcns is None:
+        rows = list(session.scalars(stmt.where(Submission.state == SubmissionState.failed)))
+    else:
+        wanted = []
+        for n, tcn in enumerate(tcns):
+            check_text(f"tcn[{n}]", tcn, min_length=1, max_length=TCN_MAX)
+            wanted.append(tcn)
+        rows = list(session.scalars(stmt.where(Submission.tcn.in_(wanted))))
+        missing = sorted(set(wanted) - {r.tcn for r in rows})
+        if missing:
+            raise NotFoundError(f"tcn: no submission with TCN {', '.join(map(repr, missing))}")
+    out: list[tuple[Submission, bool]] = []
+    batch = audit.AuditBatch(session)
+    for row in rows:
+        if row.state is not SubmissionState.failed:
+            out.append((row, False))
+            continue
+        previous = row.error
+        row.state = (
+            SubmissionState.received
+            if row.stage is PipelineStage.criminal_history
+            else SubmissionState.processing
+        )
+        row.error = None
+        row.state_changed_at = at
+        batch.add(
+            "submission.retried",
+            actor=actor,
+            subject={"submission_id": row.id, "tcn": row.tcn},
+            payload={"stage": row.stage.value, "cleared_error": previous, "at": at.isoformat()},
+            recorded_at=at,
+        )
+        out.append((row, True))
+    session.flush()
+    batch.flush()
+    return out
 
 
 # --------------------------------------------------------------------------- rejected input
@@ -505,37 +592,16 @@ def open_case(
     different document raises :class:`ConflictError` (use :func:`set_case_state` and a new
     decision for lifecycle changes).
     """
-    model, document, digest = _case_document(case)
-    opened_at = _aware("opened_at", opened_at)
-    existing = session.get(CaseRecord, model.case_id)
-    if existing is None:
-        if session.get(Jurisdiction, model.jurisdiction.ori) is None:
-            raise InputError(
-                "case.jurisdiction.ori",
-                f"{model.jurisdiction.ori!r} is not a participating jurisdiction",
-            )
-        row = CaseRecord(
-            case_id=model.case_id,
-            submission_id=submission_id,
-            hit_id=hit_id,
-            fin=fin,
-            ori=model.jurisdiction.ori,
-            program=model.program,
-            state=CaseState.open,
-            case_json=document,
-            case_sha256=digest,
-            opened_at=opened_at,
-            updated_at=opened_at,
-        )
-        error = _insert_once(session, row)
-        if error is None:
-            return row, True
-        existing = session.get(CaseRecord, model.case_id)
-        if existing is None:  # not a concurrent open: a bad submission, hit or FIN reference
-            raise error
-    if existing.case_sha256 != digest:
-        raise ConflictError(f"case {model.case_id!r}: already open with a different Case document")
-    return existing, False
+    model, _document, _digest = _case_document(case)
+    item = CaseToOpen(model, opened_at, submission_id=submission_id, hit_id=hit_id, fin=fin)
+    (created,) = _one(
+        session,
+        lambda: open_cases(session, [item]),
+        lambda: session.get(CaseRecord, model.case_id),
+    )
+    row = session.get(CaseRecord, model.case_id)
+    assert row is not None
+    return row, created
 
 
 def get_case(session: Session, case_id: str) -> CaseRecord | None:
@@ -607,72 +673,26 @@ def record_decision(
             decision = Decision.model_validate(dict(decision))
         except ValidationError as exc:
             raise _validation_error("decision", exc) from exc
-    if decision.case_id != case_id:
-        raise InputError("decision.case_id", f"{decision.case_id!r} is not case {case_id!r}")
-    document = decision.model_dump(mode="json")
-    check_storable_json(document, "decision")
-    digest = sha256_hex(canonical_json(document))
     decided_at = _aware("decided_at", decided_at)
     case = session.get(CaseRecord, case_id)
     if case is None:
         raise NotFoundError(f"case {case_id!r} does not exist")
-
-    def find() -> DecisionRecord | None:
-        return session.scalar(
-            select(DecisionRecord).where(
+    item = DecisionToRecord(case_id, case.case_sha256, decision, decided_at)
+    ((decision_id, created),) = _one(
+        session,
+        lambda: record_decisions(session, [item], actor=actor),
+        lambda: session.scalar(
+            select(DecisionRecord.id).where(
                 DecisionRecord.case_id == case_id,
                 DecisionRecord.policy == decision.policy,
                 DecisionRecord.policy_version == decision.policy_version,
                 DecisionRecord.case_sha256 == case.case_sha256,
             )
-        )
-
-    def same(existing: DecisionRecord) -> tuple[DecisionRecord, bool]:
-        if existing.decision_sha256 != digest:
-            raise ConflictError(
-                f"case {case_id!r}: {decision.policy} {decision.policy_version} already "
-                "decided this case document differently"
-            )
-        return existing, False
-
-    existing = find()
-    if existing is not None:
-        return same(existing)
-    row = DecisionRecord(
-        case_id=case_id,
-        policy=decision.policy,
-        policy_version=decision.policy_version,
-        case_sha256=case.case_sha256,
-        decision=document,
-        decision_sha256=digest,
-        action=Action(decision.action),
-        priority=decision.priority,
-        level=decision.level,
-        requires_supervisor_approval=decision.requires_supervisor_approval,
-        decided_at=decided_at,
-        recorded_at=_now(),
+        ),
     )
-    error = _insert_once(session, row)
-    if error is not None:
-        existing = find()
-        if existing is None:
-            raise error
-        return same(existing)
-    audit.append(
-        session,
-        "decision.recorded",
-        actor=actor,
-        subject={"case_id": case_id, "decision_id": row.id},
-        payload={
-            "policy": decision.policy,
-            "policy_version": decision.policy_version,
-            "case_sha256": case.case_sha256,
-            "decision_sha256": digest,
-            "decided_at": decided_at.isoformat(),
-            "decision": document,
-        },
-    )
-    return row, True
+    row = session.get(DecisionRecord, decision_id)
+    assert row is not None
+    return row, created
 
 
 def latest_decision(
@@ -707,41 +727,17 @@ def record_officer_action(
 ) -> OfficerAction:
     """Record an officer's or supervisor's action on a case (audited ``officer.<kind>``).
     An override needs a reason (checked here and by the database)."""
-    try:
-        kind = OfficerActionKind(kind)
-        chosen = Action(chosen_action) if chosen_action is not None else None
-    except ValueError as exc:
-        raise InputError("kind/chosen_action", str(exc)) from exc
-    check_text("officer", officer, min_length=1, max_length=ACTOR_MAX)
-    if reason is not None:
-        check_text("reason", reason, max_length=10_000)
-    if kind is OfficerActionKind.override and not (reason and reason.strip()):
-        raise InputError("reason", "an override needs a reason")
-    acted_at = _aware("acted_at", acted_at)
-    if session.get(CaseRecord, case_id) is None:
-        raise NotFoundError(f"case {case_id!r} does not exist")
-    row = OfficerAction(
-        case_id=case_id,
-        decision_id=decision_id,
-        kind=kind,
-        chosen_action=chosen,
-        officer=officer,
-        reason=reason,
-        acted_at=acted_at,
-    )
-    session.add(row)
-    session.flush()
-    audit.append(
+    (action_id,) = record_officer_actions(
         session,
-        f"officer.{kind.value}",
-        actor=officer,
-        subject={"case_id": case_id, "officer_action_id": row.id, "decision_id": decision_id},
-        payload={
-            "chosen_action": chosen.value if chosen else None,
-            "reason": reason,
-            "acted_at": acted_at.isoformat(),
-        },
-    )
+        [
+            OfficerActionToRecord(
+                case_id, kind, officer, acted_at, decision_id=decision_id,
+                chosen_action=chosen_action, reason=reason,
+            )
+        ],
+    )  # fmt: skip
+    row = session.get(OfficerAction, action_id)
+    assert row is not None
     return row
 
 
@@ -761,42 +757,17 @@ def issue_detainer(
 ) -> Detainer:
     """Lodge a detainer / notification request with its ``issued`` event (audited).
     Default state: ``pending_condition`` for a conditional detainer, else ``active``."""
-    try:
-        kind = DetainerKind(kind)
-        state = (
-            DetainerState(state)
-            if state is not None
-            else (
-                DetainerState.pending_condition
-                if kind is DetainerKind.conditional_detainer
-                else DetainerState.active
-            )
-        )
-    except ValueError as exc:
-        raise InputError("kind/state", str(exc)) from exc
-    _ori(ori)
-    issued_at = _aware("issued_at", issued_at)
-    if session.get(CaseRecord, case_id) is None:
-        raise NotFoundError(f"case {case_id!r} does not exist")
-    row = Detainer(
-        case_id=case_id,
-        officer_action_id=officer_action_id,
-        ori=ori,
-        kind=kind,
-        state=state,
-        issued_at=issued_at,
-        updated_at=issued_at,
-    )
-    session.add(row)
-    session.flush()
-    add_detainer_event(
+    (detainer_id,) = issue_detainers(
         session,
-        row.id,
-        DetainerEventType.issued,
-        occurred_at=issued_at,
-        actor=actor,
-        details={"kind": kind.value, "state": state.value},
-    )
+        [
+            DetainerToIssue(
+                case_id, kind, ori, issued_at, actor, officer_action_id=officer_action_id,
+                state=state,
+            )
+        ],
+    )  # fmt: skip
+    row = session.get(Detainer, detainer_id)
+    assert row is not None
     return row
 
 
@@ -886,6 +857,55 @@ def list_detainers(
     return list(session.scalars(stmt.limit(limit)))
 
 
+# --------------------------------------------------------------------------- charges
+
+
+def record_charge_disposition(
+    session: Session,
+    charge_id: int,
+    disposition: Disposition | str,
+    *,
+    disposed_on: date,
+    at: datetime,
+    actor: str,
+    case_id: str | None = None,
+    charge_index: int | None = None,
+) -> Charge:
+    """Set a booking charge's disposition and date (audited ``charge.disposition``).
+
+    The rules (which disposition may follow which, what it does to detainers) belong to
+    :func:`securecomm.interop.lifecycle.record_disposition`; ``case_id`` and
+    ``charge_index`` (its place in the case's charges) go into the audit entry.
+    """
+    try:
+        disposition = Disposition(disposition)
+    except ValueError as exc:
+        raise InputError("disposition", str(exc)) from exc
+    if not isinstance(disposed_on, date) or isinstance(disposed_on, datetime):
+        raise InputError("disposed_on", f"a date expected, got {type(disposed_on).__name__}")
+    at = _aware("at", at)
+    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
+    row = session.get(Charge, charge_id) if isinstance(charge_id, int) else None
+    if row is None:
+        raise NotFoundError(f"charge {charge_id!r} does not exist")
+    row.disposition, row.disposed_on = disposition, disposed_on
+    session.flush()
+    audit.append(
+        session,
+        "charge.disposition",
+        actor=actor,
+        subject={"case_id": case_id, "charge_id": row.id},
+        payload={
+            "charge_index": charge_index,
+            "position": row.position,
+            "disposition": disposition.value,
+            "disposed_on": disposed_on.isoformat(),
+            "at": at.isoformat(),
+        },
+    )
+    return row
+
+
 # --------------------------------------------------------------------------- notices
 
 
@@ -904,58 +924,18 @@ def create_notice(
 ) -> tuple[Notice, bool]:
     """Create a notice to an LEA (a disclosure: audited ``notice.created``), idempotent on
     ``idempotency_key``; the same key with different content raises :class:`ConflictError`."""
-    _ori(ori)
-    try:
-        kind = NoticeKind(kind)
-    except ValueError as exc:
-        raise InputError("kind", str(exc)) from exc
-    check_text("idempotency_key", idempotency_key, min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
-    content = dict(content)
-    check_storable_json(content, "content")
-    created_at = _aware("created_at", created_at)
-    digest = sha256_hex(canonical_json(content))
-
-    def find() -> Notice | None:
-        return session.scalar(select(Notice).where(Notice.idempotency_key == idempotency_key))
-
-    def same(existing: Notice) -> tuple[Notice, bool]:
-        if (
-            sha256_hex(canonical_json(existing.content)) != digest
-            or existing.ori != ori
-            or existing.kind != kind
-        ):
-            raise ConflictError(
-                f"notice {idempotency_key!r}: already created with different content"
-            )
-        return existing, False
-
-    existing = find()
-    if existing is not None:
-        return same(existing)
-    row = Notice(
-        ori=ori,
-        kind=kind,
-        idempotency_key=idempotency_key,
-        content=content,
-        created_at=created_at,
-        case_id=case_id,
-        submission_id=submission_id,
-        detainer_id=detainer_id,
-    )
-    error = _insert_once(session, row)
-    if error is not None:
-        existing = find()
-        if existing is None:  # not a concurrent insert: a bad case/submission/detainer id
-            raise error
-        return same(existing)
-    audit.append(
+    item = NoticeToCreate(
+        ori, kind, idempotency_key, content, created_at, case_id=case_id,
+        submission_id=submission_id, detainer_id=detainer_id, actor=actor,
+    )  # fmt: skip
+    ((notice_id, created),) = _one(
         session,
-        "notice.created",
-        actor=actor,
-        subject={"case_id": case_id, "notice_id": row.id, "ori": ori},
-        payload={"kind": kind.value, "idempotency_key": idempotency_key, "content": content},
+        lambda: create_notices(session, [item]),
+        lambda: session.scalar(select(Notice.id).where(Notice.idempotency_key == idempotency_key)),
     )
-    return row, True
+    row = session.get(Notice, notice_id)
+    assert row is not None
+    return row, created
 
 
 def mark_notice_delivered(session: Session, notice_id: int, at: datetime) -> Notice:
@@ -969,10 +949,545 @@ def mark_notice_delivered(session: Session, notice_id: int, at: datetime) -> Not
 
 
 def list_notices(
-    session: Session, ori: str, *, undelivered_only: bool = False, limit: int = 100
+    session: Session,
+    ori: str,
+    *,
+    undelivered_only: bool = False,
+    case_id: str | None = None,
+    limit: int = 100,
 ) -> list[Notice]:
-    """An LEA's notices, oldest first (an LEA sees only its own ORI)."""
+    """An LEA's notices, oldest first (an LEA sees only its own ORI); ``case_id``: only that
+    case's."""
     stmt = select(Notice).where(Notice.ori == ori)
+    if case_id is not None:
+        check_text("case_id", case_id, min_length=1, max_length=CASE_ID_MAX)
+        stmt = stmt.where(Notice.case_id == case_id)
     if undelivered_only:
         stmt = stmt.where(Notice.delivered_at.is_(None))
     return list(session.scalars(stmt.order_by(Notice.created_at, Notice.id).limit(limit)))
+
+
+# --------------------------------------------------------------------------- batch writes
+#
+# The pipeline writes a few rows per booking. These functions write them for a whole
+# micro-batch: one lookup per key set, one multi-row INSERT ... RETURNING per table, one audit
+# append for the batch (:class:`~securecomm.store.audit.AuditBatch`: still one entry -- one
+# Merkle leaf -- per decision, action, detainer event and notice). The one-row functions above
+# call these with a batch of one, inside a savepoint that settles a concurrent insert of the
+# same key; so each write has exactly one implementation. Batch callers hold the rows they
+# write (the worker's claimed submissions): no concurrent writer races them, and a unique-key
+# violation fails the whole transaction, which the worker then retries one submission at a
+# time.
+
+_CHUNK = 5000  # bound the bind parameters of an IN (...) lookup
+
+
+def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for lo in range(0, len(keys), _CHUNK):
+        yield keys[lo : lo + _CHUNK]
+
+
+def insert_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` (integer primary key ``id``) and return their ids, in
+    the order of ``rows``, with multi-row statements.
+
+    PostgreSQL: ``INSERT ... RETURNING id`` in parameter order (SQLAlchemy's insertmanyvalues
+    with the autoincrement key as sentinel). SQLite has no ordered RETURNING for a batch
+    (SQLAlchemy would fall back to one statement per row), so the ids are given explicitly:
+    the current ``MAX(id)`` plus 1, 2, ... -- safe because a SQLite write transaction holds
+    the database's single write lock (``BEGIN IMMEDIATE``, :mod:`securecomm.store.db`), and a
+    stale read could only make the INSERT fail (busy snapshot or a duplicate key), never
+    assign a wrong id.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(stmt, rows).scalars().all())
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    ids = list(range(start + 1, start + 1 + len(rows)))
+    for row, i in zip(rows, ids, strict=True):
+        row["id"] = i  # the caller's row dicts are insert parameters: they get their id
+    session.execute(insert(table), rows)
+    return ids
+
+
+def _own_batch(session: Session, audit_batch: audit.AuditBatch | None) -> audit.AuditBatch:
+    return audit_batch if audit_batch is not None else audit.AuditBatch(session)
+
+
+@dataclass(frozen=True)
+class CaseToOpen:
+    case: Case
+    opened_at: datetime
+    submission_id: int | None = None
+    hit_id: int | None = None
+    fin: str | None = None
+
+
+def open_cases(session: Session, items: Sequence[CaseToOpen]) -> list[bool]:
+    """Open cases (see :func:`open_case`), idempotent on ``case_id`` -> created, per item."""
+    docs = []
+    for item in items:
+        _model, document, digest = _case_document(item.case)
+        docs.append((item, document, digest, _aware("opened_at", item.opened_at)))
+    ids = sorted({item.case.case_id for item, *_ in docs})
+    existing: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        existing.update(
+            session.execute(
+                select(CaseRecord.case_id, CaseRecord.case_sha256).where(
+                    CaseRecord.case_id.in_(chunk)
+                )
+            ).all()
+        )
+    oris = sorted({item.case.jurisdiction.ori for item, *_ in docs})
+    known = set(session.scalars(select(Jurisdiction.ori).where(Jurisdiction.ori.in_(oris))))
+    out: list[bool] = []
+    rows = []
+    for item, document, digest, opened_at in docs:
+        cid = item.case.case_id
+        if cid in existing:
+            if existing[cid] != digest:
+                raise ConflictError(f"case {cid!r}: already open with a different Case document")
+            out.append(False)
+            continue
+        ori = item.case.jurisdiction.ori
+        if ori not in known:
+            raise InputError(
+                "case.jurisdiction.ori", f"{ori!r} is not a participating jurisdiction"
+            )
+        existing[cid] = digest
+        out.append(True)
+        rows.append(
+            {
+                "case_id": cid,
+                "submission_id": item.submission_id,
+                "hit_id": item.hit_id,
+                "fin": item.fin,
+                "ori": ori,
+                "program": item.case.program.value,
+                "state": CaseState.open.value,
+                "case_json": document,
+                "case_sha256": digest,
+                "opened_at": opened_at,
+                "updated_at": opened_at,
+            }
+        )
+    if rows:
+        session.execute(insert(CaseRecord.__table__), rows)
+    return out
+
+
+@dataclass(frozen=True)
+class DecisionToRecord:
+    case_id: str
+    case_sha256: str  # the case document the decision was made on
+    decision: Decision
+    decided_at: datetime
+
+
+def record_decisions(
+    session: Session,
+    items: Sequence[DecisionToRecord],
+    *,
+    actor: str = "policy-engine",
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[tuple[int, bool]]:
+    """Store Decision v1 documents (see :func:`record_decision`) -> ``(decision_id, created)``
+    per item; each new one audited ``decision.recorded``. Without ``audit_batch`` the entries
+    are appended before returning; with one, when the caller flushes it."""
+    now = _now()
+    prepared = []
+    for item in items:
+        d = item.decision
+        if d.case_id != item.case_id:
+            raise InputError("decision.case_id", f"{d.case_id!r} is not case {item.case_id!r}")
+        check_text("case_sha256", item.case_sha256, min_length=64, max_length=64)
+        document = d.model_dump(mode="json")
+        check_storable_json(document, "decision")
+        decided_at = _aware("decided_at", item.decided_at)
+        prepared.append((item, document, sha256_hex(canonical_json(document)), decided_at))
+    t = DecisionRecord.__table__
+    existing: dict[tuple, tuple[int, str]] = {}
+    for chunk in _chunks(sorted({i.case_id for i in items})):
+        for row in session.execute(
+            select(
+                t.c.case_id, t.c.policy, t.c.policy_version, t.c.case_sha256, t.c.id,
+                t.c.decision_sha256,
+            ).where(t.c.case_id.in_(chunk))
+        ):  # fmt: skip
+            existing[(row[0], row[1], row[2], row[3])] = (row[4], row[5])
+    results: list[Any] = []
+    rows, fresh = [], []
+    for item, document, digest, decided_at in prepared:
+        d = item.decision
+        key = (item.case_id, d.policy, d.policy_version, item.case_sha256)
+        if key in existing:
+            decision_id, stored = existing[key]
+            if stored != digest:
+                raise ConflictError(
+                    f"case {item.case_id!r}: {d.policy} {d.policy_version} already decided "
+                    "this case document differently"
+                )
+            # a repeat within the batch (id -1 until inserted) is settled after the insert
+            results.append((decision_id, False) if decision_id >= 0 else None)
+            continue
+        existing[key] = (-1, digest)
+        rows.append(
+            {
+                "case_id": item.case_id,
+                "policy": d.policy,
+                "policy_version": d.policy_version,
+                "case_sha256": item.case_sha256,
+                "decision": document,
+                "decision_sha256": digest,
+                "action": Action(d.action).value,
+                "priority": d.priority,
+                "level": d.level,
+                "requires_supervisor_approval": d.requires_supervisor_approval,
+                "decided_at": decided_at,
+                "recorded_at": now,
+            }
+        )
+        fresh.append((len(results), key, item, document, digest, decided_at))
+        results.append(None)
+    ids = insert_returning_ids(session, t, rows)
+    batch = _own_batch(session, audit_batch)
+    for (slot, key, item, document, digest, decided_at), decision_id in zip(
+        fresh, ids, strict=True
+    ):
+        d = item.decision
+        existing[key] = (decision_id, digest)
+        results[slot] = (decision_id, True)
+        batch.add(
+            "decision.recorded",
+            actor=actor,
+            subject={"case_id": item.case_id, "decision_id": decision_id},
+            payload={
+                "policy": d.policy,
+                "policy_version": d.policy_version,
+                "case_sha256": item.case_sha256,
+                "decision_sha256": digest,
+                "decided_at": decided_at.isoformat(),
+                "decision": document,
+            },
+            payload_checked=True,  # its parts were checked above
+        )
+    for i, r in enumerate(results):  # repeats within the batch point at the first one
+        if r is None:
+            item = prepared[i][0]
+            key = (item.case_id, item.decision.policy, item.decision.policy_version,
+                   item.case_sha256)  # fmt: skip
+            results[i] = (existing[key][0], False)
+    if audit_batch is None:
+        batch.flush()
+    return results
+
+
+@dataclass(frozen=True)
+class OfficerActionToRecord:
+    case_id: str
+    kind: OfficerActionKind | str
+    officer: str
+    acted_at: datetime
+    decision_id: int | None = None
+    chosen_action: Action | str | None = None
+    reason: str | None = None
+
+
+def record_officer_actions(
+    session: Session,
+    items: Sequence[OfficerActionToRecord],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[int]:
+    """Record officer / supervisor actions (see :func:`record_officer_action`), each audited
+    ``officer.<kind>`` -> their ids."""
+    prepared = []
+    for item in items:
+        try:
+            kind = OfficerActionKind(item.kind)
+            chosen = Action(item.chosen_action) if item.chosen_action is not None else None
+        except ValueError as exc:
+            raise InputError("kind/chosen_action", str(exc)) from exc
+        check_text("officer", item.officer, min_length=1, max_length=ACTOR_MAX)
+        if item.reason is not None:
+            check_text("reason", item.reason, max_length=10_000)
+        if kind is OfficerActionKind.override and not (item.reason and item.reason.strip()):
+            raise InputError("reason", "an override needs a reason")
+        prepared.append((item, kind, chosen, _aware("acted_at", item.acted_at)))
+    case_ids = sorted({i.case_id for i in items})
+    found: set[str] = set()
+    for chunk in _chunks(case_ids):
+        found.update(
+            session.scalars(select(CaseRecord.case_id).where(CaseRecord.case_id.in_(chunk)))
+        )
+    for cid in case_ids:
+        if cid not in found:
+            raise NotFoundError(f"case {cid!r} does not exist")
+    rows = [
+        {
+            "case_id": item.case_id,
+            "decision_id": item.decision_id,
+            "kind": kind.value,
+            "chosen_action": chosen.value if chosen else None,
+            "officer": item.officer,
+            "reason": item.reason,
+            "acted_at": acted_at,
+        }
+        for item, kind, chosen, acted_at in prepared
+    ]
+    ids = insert_returning_ids(session, OfficerAction.__table__, rows)
+    batch = _own_batch(session, audit_batch)
+    for (item, kind, chosen, acted_at), action_id in zip(prepared, ids, strict=True):
+        batch.add(
+            f"officer.{kind.value}",
+            actor=item.officer,
+            subject={
+                "case_id": item.case_id,
+                "officer_action_id": action_id,
+                "decision_id": item.decision_id,
+            },
+            payload={
+                "chosen_action": chosen.value if chosen else None,
+                "reason": item.reason,
+                "acted_at": acted_at.isoformat(),
+            },
+        )
+    if audit_batch is None:
+        batch.flush()
+    return ids
+
+
+@dataclass(frozen=True)
+class DetainerToIssue:
+    case_id: str
+    kind: DetainerKind | str
+    ori: str
+    issued_at: datetime
+    actor: str
+    officer_action_id: int | None = None
+    #: default: ``pending_condition`` for a conditional detainer, else ``active``
+    state: DetainerState | str | None = None
+    #: the ``issued`` event's details (default: kind and state)
+    details: Mapping[str, Any] | None = None
+    policy: str | None = None
+    policy_version: str | None = None
+
+
+def _event_payload(
+    occurred_at: datetime,
+    state: DetainerState,
+    release_eligible_at: datetime | None,
+    hold_until: datetime | None,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        "occurred_at": occurred_at.isoformat(),
+        "state": state.value,
+        "release_eligible_at": release_eligible_at.isoformat() if release_eligible_at else None,
+        "hold_until": hold_until.isoformat() if hold_until else None,
+        "details": details,
+    }
+
+
+def issue_detainers(
+    session: Session,
+    items: Sequence[DetainerToIssue],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[int]:
+    """Lodge detainers / notification requests, each with its ``issued`` event (audited
+    ``detainer.issued``) -> their ids. One per (case, kind): the database refuses a second
+    (:class:`IntegrityError`); :func:`securecomm.interop.lifecycle.lodge_many` looks first."""
+    prepared = []
+    for item in items:
+        try:
+            kind = DetainerKind(item.kind)
+            state = (
+                DetainerState(item.state)
+                if item.state is not None
+                else (
+                    DetainerState.pending_condition
+                    if kind is DetainerKind.conditional_detainer
+                    else DetainerState.active
+                )
+            )
+        except ValueError as exc:
+            raise InputError("kind/state", str(exc)) from exc
+        _ori(item.ori)
+        check_text("actor", item.actor, min_length=1, max_length=ACTOR_MAX)
+        if item.policy is not None:
+            check_text("policy", item.policy, min_length=1, max_length=POLICY_REF_MAX)
+        if item.policy_version is not None:
+            check_text("policy_version", item.policy_version, min_length=1, max_length=POLICY_MAX)
+        details = dict(
+            item.details if item.details is not None else {"kind": kind.value, "state": state.value}
+        )
+        check_storable_json(details, "details")
+        prepared.append((item, kind, state, _aware("issued_at", item.issued_at), details))
+    case_ids = sorted({i.case_id for i in items})
+    found: set[str] = set()
+    for chunk in _chunks(case_ids):
+        found.update(
+            session.scalars(select(CaseRecord.case_id).where(CaseRecord.case_id.in_(chunk)))
+        )
+    for cid in case_ids:
+        if cid not in found:
+            raise NotFoundError(f"case {cid!r} does not exist")
+    now = _now()
+    ids = insert_returning_ids(
+        session,
+        Detainer.__table__,
+        [
+            {
+                "case_id": item.case_id,
+                "officer_action_id": item.officer_action_id,
+                "ori": item.ori,
+                "kind": kind.value,
+                "state": state.value,
+                "issued_at": issued_at,
+                "updated_at": issued_at,
+                "policy": item.policy,
+                "policy_version": item.policy_version,
+            }
+            for item, kind, state, issued_at, _ in prepared
+        ],
+    )
+    event_ids = insert_returning_ids(
+        session,
+        DetainerEvent.__table__,
+        [
+            {
+                "detainer_id": detainer_id,
+                "event_type": DetainerEventType.issued.value,
+                "occurred_at": issued_at,
+                "recorded_at": now,
+                "actor": item.actor,
+                "details": details,
+            }
+            for (item, _, _, issued_at, details), detainer_id in zip(prepared, ids, strict=True)
+        ],
+    )
+    batch = _own_batch(session, audit_batch)
+    for (item, _kind, state, issued_at, details), detainer_id, event_id in zip(
+        prepared, ids, event_ids, strict=True
+    ):
+        batch.add(
+            "detainer.issued",
+            actor=item.actor,
+            subject={"case_id": item.case_id, "detainer_id": detainer_id, "event_id": event_id},
+            payload=_event_payload(issued_at, state, None, None, details),
+            payload_checked=True,  # its parts were checked above
+        )
+    if audit_batch is None:
+        batch.flush()
+    return ids
+
+
+@dataclass(frozen=True)
+class NoticeToCreate:
+    ori: str
+    kind: NoticeKind | str
+    idempotency_key: str
+    content: Mapping[str, Any]
+    created_at: datetime
+    case_id: str | None = None
+    submission_id: int | None = None
+    detainer_id: int | None = None
+    actor: str = "notifier"
+
+
+def create_notices(
+    session: Session,
+    items: Sequence[NoticeToCreate],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[tuple[int, bool]]:
+    """Create notices (see :func:`create_notice`) -> ``(notice_id, created)`` per item, each
+    new one audited ``notice.created`` (a disclosure). Idempotent on the key; the same key
+    with different content (here or in the batch) raises :class:`ConflictError`."""
+    prepared = []
+    for item in items:
+        _ori(item.ori)
+        try:
+            kind = NoticeKind(item.kind)
+        except ValueError as exc:
+            raise InputError("kind", str(exc)) from exc
+        check_text(
+            "idempotency_key", item.idempotency_key, min_length=1, max_length=IDEMPOTENCY_KEY_MAX
+        )
+        content = dict(item.content)
+        check_storable_json(content, "content")
+        created_at = _aware("created_at", item.created_at)
+        prepared.append((item, kind, content, created_at, sha256_hex(canonical_json(content))))
+    t = Notice.__table__
+    existing: dict[str, tuple[int, str, str, str]] = {}  # key -> (id, ori, kind, digest)
+    for chunk in _chunks(sorted({i.idempotency_key for i in items})):
+        for nid, key, ori, kind, content in session.execute(
+            select(t.c.id, t.c.idempotency_key, t.c.ori, t.c.kind, t.c.content).where(
+                t.c.idempotency_key.in_(chunk)
+            )
+        ):
+            existing[key] = (nid, ori, str(kind), sha256_hex(canonical_json(content)))
+    results: list[Any] = []
+    rows, fresh = [], []
+    for item, kind, content, created_at, digest in prepared:
+        key = item.idempotency_key
+        if key in existing:
+            nid, ori, stored_kind, stored = existing[key]
+            if stored != digest or ori != item.ori or stored_kind != kind.value:
+                raise ConflictError(f"notice {key!r}: already created with different content")
+            results.append((nid, False) if nid >= 0 else None)
+            continue
+        existing[key] = (-1, item.ori, kind.value, digest)  # a repeat within the batch
+        rows.append(
+            {
+                "ori": item.ori,
+                "kind": kind.value,
+                "idempotency_key": key,
+                "content": content,
+                "created_at": created_at,
+                "case_id": item.case_id,
+                "submission_id": item.submission_id,
+                "detainer_id": item.detainer_id,
+            }
+        )
+        fresh.append((len(results), item, kind, content))
+        results.append(None)
+    ids = insert_returning_ids(session, t, rows)
+    batch = _own_batch(session, audit_batch)
+    for (slot, item, kind, content), nid in zip(fresh, ids, strict=True):
+        results[slot] = (nid, True)
+        existing[item.idempotency_key] = (nid, *existing[item.idempotency_key][1:])
+        batch.add(
+            "notice.created",
+            actor=item.actor,
+            subject={"case_id": item.case_id, "notice_id": nid, "ori": item.ori},
+            payload={
+                "kind": kind.value,
+                "idempotency_key": item.idempotency_key,
+                "content": content,
+            },
+            payload_checked=True,  # its parts were checked above
+        )
+    for i, r in enumerate(results):
+        if r is None:
+            results[i] = (existing[prepared[i][0].idempotency_key][0], False)
+    if audit_batch is None:
+        batch.flush()
+    return results
+
+
+def _one(session: Session, write: Any, find: Any) -> Any:
+    """Run a batch-of-one ``write()`` in a savepoint. An integrity error means a concurrent
+    insert of the same key -- then ``write()`` again finds that row and compares -- or a bad
+    reference (``find()`` finds nothing): re-raised."""
+    try:
+        with session.begin_nested():
+            return write()
+    except IntegrityError:
+        if find() is None:
+            raise
+        return write()

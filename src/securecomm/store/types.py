@@ -121,8 +121,52 @@ def check_text(field: str, value: object, *, min_length: int = 0, max_length: in
     return value
 
 
+def _storable_str(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(item: Any, depth: int) -> bool:
+    """The fast yes/no of :func:`check_storable_json` (no paths built: the pipeline checks
+    every document it writes, and the paths cost more than the check)."""
+    if depth > MAX_JSON_DEPTH:
+        return False
+    t = type(item)
+    if t is str:
+        return _storable_str(item)
+    if item is None or t is bool or t is int:
+        return True
+    if t is dict:
+        for key, sub in item.items():
+            if type(key) is not str or not _storable_str(key) or not _storable(sub, depth + 1):
+                return False
+        return True
+    if t is list or t is tuple:
+        return all(_storable(sub, depth + 1) for sub in item)
+    if t is float:
+        return math.isfinite(item)
+    return False  # subclasses and anything else: the full check decides and explains
+
+
 def check_storable_json(value: Any, field: str) -> None:
     """Raise :class:`InputError` naming the path of the first value neither backend can hold."""
+    try:
+        if _storable(value, 0):
+            return
+    except RecursionError:
+        pass
+    _explain(value, field)
+
+
+def _explain(value: Any, field: str) -> None:
+    """The full check, building the path of each value: raises for the first bad one."""
     stack: list[tuple[Any, str, int]] = [(value, field, 0)]
     while stack:
         item, path, depth = stack.pop()
