@@ -95,7 +95,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
         result.seconds[stage] = round(now - clock, 2)
         clock = now
 
-    nation = _nation(config, out, result, progress)
+    _nation(config, out, result, progress)
     done("nation")
     outcomes = _bulk(config, out, result, progress)
     done("bulk")
@@ -104,7 +104,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
     _comparison(out, result, outcomes, progress)
     done("comparison")
     if config.pipeline_sample:
-        _pipeline(config, out, result, nation, progress)
+        _pipeline(config, out, result, _pipeline_rows(out / "nation.parquet"), progress)
     done("pipeline")
     _report(out, result, outcomes[config.policy])
     done("report")
@@ -115,13 +115,16 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
 # --------------------------------------------------------------------------- stages
 
 
-def _nation(config: DemoConfig, out: Path, result: DemoResult, progress: Progress) -> pa.Table:
+def _nation(config: DemoConfig, out: Path, result: DemoResult, progress: Progress) -> None:
     from .synth.nation import NationSpec, write_nation
 
     spec = NationSpec.for_scale(config.scale, seed=config.seed)
     path = out / "nation.parquet"
     write_nation(spec, path, lambda s, c, t: progress("nation", c, t))
-    nation = pq.read_table(path)
+    # the summary needs four columns; a national year read whole would take tens of GB
+    nation = pq.read_table(
+        path, columns=["month", "jurisdiction_ori", "jurisdiction_state", "ident_match"]
+    )
     months = pc.min_max(nation["month"]).as_py()
     result.paths["nation"] = str(path)
     result.nation = {
@@ -134,7 +137,21 @@ def _nation(config: DemoConfig, out: Path, result: DemoResult, progress: Progres
         "sample_fraction": spec.sample_fraction,
         "seed": config.seed,
     }
-    return nation
+
+
+# The pipeline sample is drawn from the last months of the nation: enough bookings for any
+# sample size the demo allows, without reading a national year into memory.
+PIPELINE_MONTHS = 3
+
+
+def _pipeline_rows(path: Path) -> pa.Table:
+    import pyarrow.dataset as ds
+
+    months = pq.read_table(path, columns=["month"])["month"]
+    last = pc.max(months).as_py()
+    first = (last.replace(day=1) - dt.timedelta(days=31 * (PIPELINE_MONTHS - 1))).replace(day=1)
+    dataset = ds.dataset(path, format="parquet")
+    return dataset.to_table(filter=ds.field("month") >= pa.scalar(first, pa.date32()))
 
 
 def _bulk(config: DemoConfig, out: Path, result: DemoResult, progress: Progress) -> dict[str, Path]:

@@ -153,6 +153,7 @@ def render_demo(console: Console, result: Any) -> None:
         ("notification_requests", "notification requests"),
         ("share_detainers_no_conviction", "on people with no conviction"),
         ("share_detainers_minor_traffic", "on minor-traffic-only arrests"),
+        ("share_detainers_minor_traffic_no_priority", "  ... of people in no priority category"),
         ("share_detainers_protected", "on protected persons"),
         ("ice_custody", "ICE custody"),
         ("removals", "removals"),

@@ -182,10 +182,31 @@ def _decline(rule, action: np.ndarray) -> pa.Array:
     return pa.array(out, type=pa.string())
 
 
+# The nation columns the simulation reads: a national year read whole (criminal histories,
+# names ...) takes tens of GB; these few take a fraction.
+SIMULATION_COLUMNS = (
+    "tcn", "booked_at", "month", "jurisdiction_ori", "jurisdiction_state",
+    "jurisdiction_county_fips", "jurisdiction_honors_detainers", "program", "race", "ethnicity",
+    "ident_match", "person_citizenship_status", "charge_category", "conviction_status", "charges",
+    "person_relief_u_visa", "person_relief_t_visa", "person_relief_vawa", "person_relief_asylum",
+)  # fmt: skip
+
+
 def _read_nation(nation: pa.Table | str | Path) -> pa.Table:
     if isinstance(nation, pa.Table):
         return nation
-    return pq.read_table(nation)
+    return pq.read_table(nation, columns=list(SIMULATION_COLUMNS))
+
+
+def _write_matched(nation: pa.Table | str | Path, caseload: Path) -> None:
+    """The IDENT-matched bookings (every column: the flat caseload), streamed from a file."""
+    if isinstance(nation, pa.Table):
+        pq.write_table(nation.filter(nation["ident_match"]), caseload, compression="zstd")
+        return
+    source = pq.ParquetFile(nation)
+    with pq.ParquetWriter(caseload, source.schema_arrow, compression="zstd") as writer:
+        for batch in source.iter_batches(batch_size=256_000):
+            writer.write_batch(batch.filter(batch.column("ident_match")))
 
 
 def nation_outcomes(
@@ -205,11 +226,10 @@ def nation_outcomes(
 
     packs = [get_pack(p) if isinstance(p, str) else p for p in packs]
     params = params if params is not None else load_params()
-    table = _read_nation(nation)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     caseload = out / "nation-matched.parquet"
-    pq.write_table(table.filter(table["ident_match"]), caseload, compression="zstd")
+    _write_matched(nation, caseload)
     total = len(packs) * 2
     step = [0]
 
@@ -219,6 +239,7 @@ def nation_outcomes(
             progress(stage, min(step[0], total), total)
 
     evaluate_caseload(caseload, list(packs), out, progress=tick)
+    table = _read_nation(nation)
     u = draws(table.num_rows, seed)
     paths = {}
     for pack in packs:
