@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from securecomm.law.schema import CitizenshipStatus
+
 __all__ = [
     "ACTIONS",
     "BOOKING_OUTCOME_SCHEMA",
@@ -24,18 +26,9 @@ __all__ = [
     "STATUS_CATEGORIES",
 ]
 
-# DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit).
-STATUS_CATEGORIES = (
-    "us_citizen_by_birth",
-    "naturalized_citizen",
-    "lawful_permanent_resident",
-    "nonimmigrant_visa",
-    "refugee_asylee",
-    "parolee",
-    "entered_without_inspection",
-    "visa_overstay",
-    "unknown",
-)
+# DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit) — the
+# Case v1 enumeration itself, in its order.
+STATUS_CATEGORIES = tuple(status.value for status in CitizenshipStatus)
 
 # DESIGN 3.6 actions (null: no IDENT match, so no case).
 ACTIONS = ("no_action", "no_detainer", "conditional_detainer", "detainer", "notification_request")

@@ -19,22 +19,15 @@ import yaml
 
 from securecomm.law.flatten import FLAG_NAMES
 from securecomm.law.ncic import NCIC_OFFENSES
+from securecomm.stats.schema import CONVICTION_STATUSES, STATUS_CATEGORIES
 
 DEFAULT_PATH = Path(__file__).with_name("nation_params.yaml")
 MAX_BYTES = 1_000_000  # a parameter file is small; refuse anything bigger unread
 
-TRUE_STATUSES = (
-    "us_citizen_by_birth",
-    "naturalized_citizen",
-    "lawful_permanent_resident",
-    "nonimmigrant_visa",
-    "refugee_asylee",
-    "parolee",
-    "entered_without_inspection",
-    "visa_overstay",
-)
+# a person's true status: every DESIGN 3.2 value but "unknown" (which only the LESC can answer)
+TRUE_STATUSES = tuple(s for s in STATUS_CATEGORIES if s != "unknown")
 NONCITIZEN = TRUE_STATUSES[2:]
-CONVICTION = ("convicted", "charged_only", "no_criminal_history")
+CONVICTION = CONVICTION_STATUSES
 RACES = ("W", "B", "A", "I", "U")
 DISPOSITIONS = ("pending", "convicted", "dismissed", "acquitted")
 SEVERITIES = ("infraction", "misdemeanor", "felony")
