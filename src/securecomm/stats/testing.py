@@ -142,6 +142,14 @@ def generate_outcomes(
         "level": masked(level_arr, level > 0),
         "priority": masked(_take(["1", "2", "3"], _choice(rng, n, [60, 25, 15])), nb > 0),
         "priority_bases": bases,
+        # protected: every protection decline, and ~1% of the rest (protected but aggravating)
+        "protected": masked(
+            pa.array(
+                (declined & (np.asarray(reasons, dtype=object)[reason] == "protected_person"))
+                | (rng.random(n) < 0.01)
+            ),
+            ident,
+        ),
         "charge_category": _take(list(CHARGE_CATEGORIES), charge),
         "conviction_status": _take(list(CONVICTION_STATUSES), convicted),
         "ice_custody": pa.array(custody),
