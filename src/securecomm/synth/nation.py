@@ -497,6 +497,8 @@ def _chunk(
     usc_family = rng.random(n) < rate("usc_family_rate")
     lpr_family = rng.random(n) < params["lpr_family_rate"]
     flags = {f: rng.random(n) < p for f, p in params["flag_rates"].items()}
+    # warrants are on the criminal-history side: no FBI record, no warrant to find
+    flags["outstanding_criminal_warrant"] &= fbi
     flags["us_citizen_or_lpr_family"] = usc_family | lpr_family
 
     # ---- release time absent a detainer
