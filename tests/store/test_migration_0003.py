@@ -79,7 +79,7 @@ def test_upgrade_fills_policy_enforces_uniqueness_and_accepts_the_new_values(fre
     try:
         with engine.begin() as conn:
             _seed_0002(conn)
-        assert upgrade(engine=engine) == "0003"
+        assert upgrade(engine=engine, revision="0003") == "0003"
         with engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT case_id, policy, policy_version FROM detainers ORDER BY case_id")

@@ -182,12 +182,22 @@ def test_unrepresentable_rows_are_named():
     nation = make_nation(40, seed=4, unrepresentable=True)
     counts = unrepresentable(nation)
     assert counts.get("charge_disposed_at_booking", 0) > 0
-    assert counts.get("flag_crime_victim", 0) > 0
+    # victim certifications now reach the case as recorded facts: representable
+    assert "flag_crime_victim" not in counts
+    victims = [r["tcn"] for r in nation.to_pylist() if r["flag_crime_victim"]]
+    assert victims
+    world = world_from_nation(nation, seed=4)
+    seeded = {(f["tcn"], f["fact"]) for f in world.case_facts if f["value"]}
+    assert {(t, "crime_victim") for t in victims} <= seeded
+    assert all(f["source"].strip() for f in world.case_facts)
     clean = make_nation(40, seed=4)
     assert unrepresentable(clean) == {}
     row = _row(flag_national_security=True, fbi_record=False,
                flag_outstanding_criminal_warrant=True)  # fmt: skip
     assert {"flag_national_security", "warrant_without_fbi_record"} <= set(row_limits(row))
+    # a fact the officer or an LEA certifies is no limit; the watch list stays one
+    row = _row(flag_primary_caretaker=True, flag_us_citizen_or_lpr_family=True)
+    assert not {"flag_primary_caretaker", "flag_us_citizen_or_lpr_family"} & set(row_limits(row))
 
 
 @pytest.mark.parametrize(

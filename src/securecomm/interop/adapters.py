@@ -10,6 +10,17 @@ Protocols (batch-first: the pipeline works in micro-batches)
     without a usable template. :class:`StatusDetermination` -- the ICE LESC: FIN -> the
     :class:`~.messages.ImmigrationRecord` (Immigration Alien Response) as of a date.
 
+Facts the repositories do not hold
+    :class:`CaseFactsSource` -- victim / witness / plaintiff certifications, family and
+    hardship facts from an interview or the person's own claim (DESIGN 3.5, 3.7; report IV.2):
+    ``facts_for(session, tcns) -> {tcn: {flag: bool}}`` at case assembly. The one
+    implementation, :class:`StoreCaseFacts`, reads the ``case_facts`` table (the facts in
+    force for ``C-<TCN>``, recorded before or after the booking); :class:`Agencies` uses it
+    unless given another. :func:`merge_flags` is the precedence: the repositories' answer
+    for warrant, gang member and national security (:data:`REPOSITORY_FLAGS`) always stands
+    -- a recorded fact can neither add nor clear a RAP-sheet warrant or a watch-list entry --
+    and the recorded value for every other flag.
+
 Synthetic implementations
     :class:`StoreCriminalHistory`, :class:`StoreImmigration`, :class:`StoreStatusDetermination`
     read the store's ``ch_*`` and ``imm_*`` tables (filled by
@@ -54,6 +65,8 @@ from ..identity.gallery import (
     IndexParams,
 )
 from ..store.models import (
+    CASE_FACT_NAMES,
+    REPOSITORY_FLAGS,
     Biometric,
     ChBiometric,
     ChConviction,
@@ -68,16 +81,20 @@ from ..store.models import (
 from .messages import TEMPLATE_DIM, CriminalHistory, ImmigrationRecord
 
 __all__ = [
+    "REPOSITORY_FLAGS",
     "Candidate",
+    "CaseFactsSource",
     "CriminalHistoryRepository",
     "ImmigrationRepository",
     "SearchResult",
     "StatusDetermination",
+    "StoreCaseFacts",
     "StoreCriminalHistory",
     "StoreImmigration",
     "StoreStatusDetermination",
     "TemplateGallery",
     "agencies_for",
+    "merge_flags",
 ]
 
 MatchDecision = Literal["match", "verify", "no_match"]
@@ -167,6 +184,17 @@ class StatusDetermination(Protocol):
 
 
 # --------------------------------------------------------------------------- galleries
+
+
+@runtime_checkable
+class CaseFactsSource(Protocol):
+    """Facts about a booking's person that no repository holds (certifications, interviews,
+    claims), asked at case assembly."""
+
+    def facts_for(self, session: Session, tcns: Sequence[str]) -> dict[str, dict[str, bool]]:
+        """``{tcn: {flag: value}}`` for the bookings ``tcns`` that have facts (others absent);
+        flag names are Case v1 ``flags`` names."""
+        ...
 
 
 def template_bytes(vector: np.ndarray) -> bytes:
@@ -654,17 +682,52 @@ def _split_name(given: str, family: str) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- case facts
+
+
+class StoreCaseFacts:
+    """Case facts recorded in the store (``case_facts``) for the case ``C-<TCN>`` each
+    booking opens: the latest value per fact, whenever it was recorded."""
+
+    def facts_for(self, session: Session, tcns: Sequence[str]) -> dict[str, dict[str, bool]]:
+        from ..store.repositories import case_facts_in_force
+
+        # C-<TCN>: stages.case_id_for, spelled out here to keep adapters free of the stages
+        by_case = {f"C-{t}": t for t in tcns}
+        found = case_facts_in_force(session, list(by_case))
+        return {by_case[cid]: facts for cid, facts in found.items()}
+
+
+def merge_flags(
+    repository: dict[str, bool], facts: dict[str, bool] | None
+) -> tuple[dict[str, bool], list[str]]:
+    """Case v1 ``flags`` from the repositories' answer and the recorded facts -> (flags,
+    names ignored). Repository flags (:data:`REPOSITORY_FLAGS`) keep the repositories'
+    value; any other known flag takes the recorded value; unknown names are ignored (and
+    returned, so a caller can report a source that sends them)."""
+    flags = dict(repository)
+    ignored = []
+    for name, value in (facts or {}).items():
+        if name in CASE_FACT_NAMES and isinstance(value, bool):
+            flags[name] = value
+        else:
+            ignored.append(name)
+    return flags, sorted(ignored)
+
+
 # --------------------------------------------------------------------------- assembly
 
 
 @dataclass
 class Agencies:
-    """The three adapters a pipeline run uses."""
+    """The adapters a pipeline run uses: the three repositories and the source of case
+    facts (the store's ``case_facts`` unless given another)."""
 
     criminal_history: CriminalHistoryRepository
     immigration: ImmigrationRepository
     status: StatusDetermination
     galleries: tuple[TemplateGallery, ...] = ()
+    case_facts: CaseFactsSource = field(default_factory=lambda: StoreCaseFacts())
 
 
 def gallery_paths(data_dir: Path, prefix: str) -> dict[str, Path]:

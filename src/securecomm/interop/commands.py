@@ -1,6 +1,6 @@
 """Pipeline commands: ``submit``, ``worker``, ``status``, ``world …``, ``ident …``,
 ``submissions list|retry`` and
-``cases list|show|decide|approve|verify-identity``. A thin Typer front over
+``cases list|show|decide|approve|verify-identity|facts``. A thin Typer front over
 :mod:`securecomm.interop` (heavy modules are imported inside the commands).
 
 Register in the main CLI with ``register(app, cases_app)``. The database is ``--url`` or
@@ -536,6 +536,7 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
     case = repositories.get_case(session, case_id)
     if case is None:
         _fail(f"CASE_ID: no case {case_id!r}", 1)
+    facts = repositories.list_case_facts(session, case_id)
     decisions = repositories.list_decisions(session, case_id)
     actions = session.scalars(
         select(OfficerAction)
@@ -577,6 +578,11 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
         "submission_id": case.submission_id,
         "opened_at": iso(case.opened_at),
         "case": case.case_json,
+        "facts": [
+            {"id": f.id, "fact": f.fact, "value": f.value, "source": f.source,
+             "recorded_by": f.recorded_by, "recorded_at": iso(f.recorded_at)}
+            for f in facts
+        ],
         "identity_verification": None if task is None else {
             "method": task.method.value, "state": task.state.value, "fin": task.fin,
             "score": task.score, "candidates": task.candidates, "reason": task.reason,
@@ -649,6 +655,11 @@ def cases_show(
         f"convictions: {len(c.get('convictions', []))}; flags: "
         + ", ".join(k for k, v in c.get("flags", {}).items() if v)
     )
+    for f in doc["facts"]:
+        out.print(
+            f"[bold]fact[/] {f['fact']}={'true' if f['value'] else 'false'} - source: "
+            f"{f['source']} (recorded by {f['recorded_by']} at {f['recorded_at']})"
+        )
     v = doc["identity_verification"]
     if v:
         out.print(
@@ -761,6 +772,55 @@ def cases_verify_identity(
         url, verify_identity, case_id, officer=officer, confirm=confirm, reason=reason
     )
     _print_outcome(outcome, fmt)
+
+
+def cases_facts(
+    case_id: Annotated[str, typer.Argument(help="The case id (C-<TCN>); may not exist yet.")],
+    fact: Annotated[
+        list[str],
+        typer.Option(
+            "--fact",
+            help="NAME or NAME=false (repeatable): a Case v1 flag no repository holds, "
+            "e.g. crime_victim, us_citizen_or_lpr_family.",
+        ),
+    ],
+    source: Annotated[
+        str, typer.Option(help="Who asserted it, e.g. 'Form I-918 Supplement B, APD'.")
+    ],
+    officer: Annotated[str, typer.Option(help="The recording officer (audited).")],
+    url: UrlOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Record facts the repositories do not hold (certifications, interview findings, the
+    person's claim) and re-compute the recommendation while no officer has decided; a case
+    not yet opened gets them when its booking is processed."""
+    from .field_office import FieldOfficeError, parse_fact, record_facts
+
+    facts: dict[str, bool] = {}
+    for text in fact:
+        try:
+            name, value = parse_fact(text)
+        except FieldOfficeError as exc:
+            _fail(f"--fact: {exc}")
+        facts[name] = value
+    settings = _settings()
+    outcome = _field_office(
+        url, record_facts, case_id, facts, source=source, officer=officer, settings=settings
+    )
+    if fmt == "json":
+        sys.stdout.write(json.dumps(outcome.to_dict()) + "\n")
+        return
+    recorded = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in outcome.facts.items())
+    out.print(f"{outcome.case_id}: recorded {recorded}")
+    if outcome.state is None:
+        out.print("  no case yet: the facts are used when the booking's case is assembled")
+    elif outcome.recomputed:
+        out.print(
+            f"  recommendation re-computed: {outcome.previous_action} -> {outcome.action} "
+            f"(decision #{outcome.decision_id}); case {outcome.state.value}"
+        )
+    else:
+        out.print(f"  case {outcome.state.value}: the recommendation will use them")
 
 
 # --------------------------------------------------------------------------- submissions
@@ -885,3 +945,4 @@ def register(app: typer.Typer, cases_app: typer.Typer) -> None:
     cases_app.command("decide")(cases_decide)
     cases_app.command("approve")(cases_approve)
     cases_app.command("verify-identity")(cases_verify_identity)
+    cases_app.command("facts")(cases_facts)

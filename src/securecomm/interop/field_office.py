@@ -27,6 +27,17 @@ Identity verification (:func:`verify_identity`)
     nothing is decided until a person confirms. Confirm -> the policy engine decides; reject
     -> the case is closed and the submission completed as a non-match.
 
+Case facts (:func:`record_facts`)
+    An officer records facts no repository holds -- a victim / witness / plaintiff
+    certification, what the interview found, the person's own claim -- each with its source
+    (audited ``case.fact_recorded``). While the case has not been acted on (``open`` or
+    ``awaiting_officer``) the case document is rebuilt with them (``case.document_updated``)
+    and, once a recommendation exists, the recommendation is re-computed with the same policy
+    resolution as the decide stage (:func:`~.stages.recommend`): a new decision record the
+    officer then decides on. After an officer decided (``awaiting_supervisor``, ``acted``,
+    ``closed``) it is refused: the officer overrides instead. Facts for a case not yet opened
+    are kept and read when the booking's case is assembled.
+
 Every step is one transaction (the caller's session), audited: ``officer.<kind>`` (by the
 store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
 ``identity.rejected``.
@@ -35,14 +46,16 @@ store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..law.schema import Action, Decision
+from ..law.schema import Action, Case, Decision
 from ..store import audit, repositories
+from ..store.errors import InputError
 from ..store.models import (
     ACTOR_MAX,
     CaseRecord,
@@ -57,15 +70,22 @@ from ..store.models import (
     VerificationState,
 )
 from ..store.types import check_text
+from .adapters import merge_flags
+
+if TYPE_CHECKING:
+    from .settings import PipelineSettings
 
 __all__ = [
     "RESERVED_ACTORS",
     "SAFEGUARD_RULES",
     "SEVERITY",
+    "FactsOutcome",
     "FieldOfficeError",
     "Outcome",
     "approve",
     "decide",
+    "parse_fact",
+    "record_facts",
     "safeguards_removed",
     "verify_identity",
 ]
@@ -399,3 +419,129 @@ def verify_identity(
     _set_state(case, CaseState.closed, now, session)
     _move_submission(session, case, PipelineStage.verification, PipelineStage.done, now)
     return Outcome(case_id, case.state, None, None)
+
+
+# --------------------------------------------------------------------------- case facts
+
+#: Case states in which new facts still re-compute the recommendation (no officer decided).
+FACTS_OPEN_STATES = (CaseState.open, CaseState.awaiting_officer)
+
+
+@dataclass(frozen=True)
+class FactsOutcome:
+    case_id: str
+    #: None: no case yet (the facts are read when the booking's case is assembled)
+    state: CaseState | None
+    fact_ids: tuple[int, ...]
+    facts: dict[str, bool]
+    #: the flags of the case document after the facts (None without a case)
+    flags: dict[str, bool] | None = None
+    recomputed: bool = False
+    decision_id: int | None = None
+    action: str | None = None
+    previous_action: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "state": self.state.value if self.state is not None else None,
+            "fact_ids": list(self.fact_ids),
+            "facts": dict(self.facts),
+            "flags": self.flags,
+            "recomputed": self.recomputed,
+            "decision_id": self.decision_id,
+            "action": self.action,
+            "previous_action": self.previous_action,
+        }
+
+
+def parse_fact(text: object) -> tuple[str, bool]:
+    """``name`` or ``name=true|false`` (also yes/no, 1/0) -> (name, value); the name is
+    checked by the store. For command-line input."""
+    if not isinstance(text, str) or not text.strip():
+        raise FieldOfficeError("fact: give NAME or NAME=true|false")
+    name, sep, raw = text.strip().partition("=")
+    name = name.strip()
+    if not sep:
+        return name, True
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(
+        raw.strip().lower()
+    )
+    if value is None:
+        raise FieldOfficeError(f"fact {name!r}: value {raw!r} is not true or false")
+    return name, value
+
+
+def record_facts(
+    session: Session,
+    case_id: str,
+    facts: Mapping[str, bool],
+    *,
+    source: str,
+    officer: str,
+    settings: PipelineSettings | None = None,
+    at: dt.datetime | None = None,
+) -> FactsOutcome:
+    """Record case facts and re-compute the recommendation (see the module docstring).
+
+    ``settings``: the pipeline settings whose policy schedule the decide stage uses; needed
+    when the case has a recommendation to re-compute. Errors name the field."""
+    officer = _person("officer", officer)
+    if not isinstance(facts, Mapping) or not facts:
+        raise FieldOfficeError("facts: give at least one fact")
+    now = _now(at)
+    if not isinstance(case_id, str) or not case_id:
+        raise FieldOfficeError("case_id: a case id expected")
+    exists = session.scalar(select(CaseRecord.case_id).where(CaseRecord.case_id == case_id))
+    case = _lock_case(session, case_id) if exists is not None else None
+    if case is not None and case.state not in FACTS_OPEN_STATES:
+        raise FieldOfficeError(
+            f"case {case_id!r} is {case.state.value}: an officer has already decided, so new "
+            "facts no longer re-compute the recommendation; the officer must override "
+            "(securecomm cases decide --override ACTION --reason ...)"
+        )
+    items = [
+        repositories.CaseFactToRecord(case_id, name, value, source, officer, now)
+        for name, value in facts.items()
+    ]
+    try:
+        ids = repositories.record_case_facts(session, items)
+    except InputError as exc:
+        raise FieldOfficeError(str(exc)) from None
+    recorded = {i.fact: i.value for i in items}
+    if case is None:
+        return FactsOutcome(case_id, None, tuple(ids), recorded)
+    document = Case.model_validate(case.case_json)
+    in_force = repositories.case_facts_in_force(session, [case_id]).get(case_id, {})
+    flags, _ignored = merge_flags(document.flags.model_dump(mode="json"), in_force)
+    updated = Case.model_validate({**document.model_dump(mode="json"), "flags": flags})
+    names = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in recorded.items())
+    repositories.update_case_document(
+        session, case_id, updated, actor=officer, at=now,
+        reason=f"case facts recorded ({names}); source: {source.strip()}",
+    )  # fmt: skip
+    previous = repositories.latest_decision(session, case_id)
+    if case.state is not CaseState.awaiting_officer or previous is None:
+        # no recommendation yet: the decide stage will read the updated document
+        return FactsOutcome(case_id, case.state, tuple(ids), recorded, flags)
+    if settings is None:
+        raise FieldOfficeError("settings: the pipeline settings are needed to re-compute")
+    from .stages import recommend  # stages imports the lifecycle; only needed here
+
+    decision = recommend(settings, updated)
+    row, created = repositories.record_decision(
+        session, case_id, decision, decided_at=updated.decided_at
+    )
+    if not created and row.id != previous.id:
+        # the facts restore an earlier case document: its decision row exists (one per
+        # document) but is not the latest, so the worklist would show the wrong one
+        raise FieldOfficeError(
+            f"facts: they restore an earlier version of case {case_id!r} whose recommendation "
+            f"(decision #{row.id}, {row.action.value}) is already recorded but no longer the "
+            "latest; the officer must decide on the current recommendation and override"
+        )
+    _set_state(case, CaseState.awaiting_officer, now, session)
+    return FactsOutcome(
+        case_id, case.state, tuple(ids), recorded, flags, True, row.id, row.action.value,
+        previous.action.value,
+    )  # fmt: skip

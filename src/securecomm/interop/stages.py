@@ -19,8 +19,9 @@ one detainer per case and kind).
     biographic        Splink candidates for bookings without a usable template -> lesc with a
                       verification task (always: lower confidence) | done (no candidate)
     lesc              LESC status determination as of the booking date; Case v1 assembled
-                      from the booking, the RAP sheet, the immigration record and the
-                      jurisdiction; case opened -> decide | verification (task open)
+                      from the booking, the RAP sheet, the immigration record, the
+                      jurisdiction and the case facts (certifications, interviews:
+                      ``Agencies.case_facts``); case opened -> decide | verification
     verification      (a person) confirms -> decide; rejects -> done (case closed)
     decide            policy engine recommendation (pack by booking date) -> officer
     officer           (a person, or ``--auto-accept``) accepts / overrides; a safeguard
@@ -78,7 +79,7 @@ from ..store.repositories import (
     record_officer_actions,
 )
 from . import lifecycle, notices
-from .adapters import Agencies, Candidate, SearchResult
+from .adapters import Agencies, Candidate, SearchResult, merge_flags
 from .messages import TEMPLATE_DIM, CriminalHistory, ImmigrationRecord
 from .settings import PipelineSettings
 
@@ -89,7 +90,9 @@ __all__ = [
     "Context",
     "Item",
     "Transition",
+    "assemble_case",
     "case_id_for",
+    "recommend",
 ]
 
 P = PipelineStage
@@ -407,9 +410,13 @@ def assemble_case(
     record: ImmigrationRecord,
     history: CriminalHistory | None,
     jurisdiction: Jurisdiction,
+    facts: dict[str, bool] | None = None,
 ) -> Case:
-    """Case v1 from the booking, the RAP sheet, the immigration record and the jurisdiction.
-    ``decided_at`` is the booking time (see the module docstring)."""
+    """Case v1 from the booking, the RAP sheet, the immigration record, the jurisdiction and
+    the case facts (``facts``: flag -> value from a :class:`~.adapters.CaseFactsSource`;
+    the RAP sheet's warrant / gang / national-security answer wins over them,
+    :func:`~.adapters.merge_flags`). ``decided_at`` is the booking time (see the module
+    docstring)."""
     p = item.payload
     decided_on = item.booked_on
     history = history or CriminalHistory()
@@ -452,11 +459,14 @@ def assemble_case(
             ],
         },
         "convictions": [c.model_dump(mode="json") for c in history.convictions],
-        "flags": {
-            "outstanding_criminal_warrant": bool(history.warrants),
-            "gang_member": history.gang_member,
-            "national_security": history.national_security,
-        },
+        "flags": merge_flags(
+            {
+                "outstanding_criminal_warrant": bool(history.warrants),
+                "gang_member": history.gang_member,
+                "national_security": history.national_security,
+            },
+            facts,
+        )[0],
     }
     return Case.model_validate(doc)
 
@@ -519,6 +529,7 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             strict=True,
         )
     )
+    facts = ctx.agencies.case_facts.facts_for(session, [i.tcn for i, _ in wanted])
     to_open: list[CaseToOpen] = []
     parked: dict[str, int] = {}
     for (i, fin), record in zip(wanted, records, strict=True):
@@ -528,7 +539,9 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             )
             continue
         try:
-            case = assemble_case(i, record, histories.get(i.id), jurisdictions[i.ori])
+            case = assemble_case(
+                i, record, histories.get(i.id), jurisdictions[i.ori], facts.get(i.tcn)
+            )
         except (ValidationError, ValueError, KeyError) as exc:
             out[i.id] = Transition.fail(P.lesc, _error_text(exc))
             continue
@@ -557,6 +570,13 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
 # --------------------------------------------------------------------------- decide
 
 
+def recommend(settings: PipelineSettings, case: Case) -> Decision:
+    """The policy engine's recommendation for ``case``: the pack the schedule puts in force
+    on the decision (booking) date. Shared by the decide stage and the field office's
+    re-computation after new case facts (:func:`~.field_office.record_facts`)."""
+    return settings.schedule.compiled_on(case.decided_at.date()).decide(case)
+
+
 def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Transition]:
     """The policy engine's recommendation (the pack in force on the booking date)."""
     ids = [i.id for i in items]
@@ -567,7 +587,6 @@ def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, T
     out: dict[int, Transition] = {}
     todo: list[DecisionToRecord] = []
     decided: list[str] = []
-    schedule = ctx.settings.schedule
     for i in items:
         case_row = cases.get(i.id)
         if case_row is None:
@@ -575,8 +594,7 @@ def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, T
             continue
         try:
             case = Case.model_validate(case_row.case_json)
-            compiled = schedule.compiled_on(case.decided_at.date())
-            decision = compiled.decide(case)
+            decision = recommend(ctx.settings, case)
         except (PolicyError, ValidationError, ValueError) as exc:
             out[i.id] = Transition.fail(P.decide, _error_text(exc))
             continue

@@ -315,6 +315,10 @@ class World:
     ch_biometrics: list[dict[str, Any]] = field(default_factory=list)
     bookings: list[dict[str, Any]] = field(default_factory=list)
     truth: list[dict[str, Any]] = field(default_factory=list)
+    #: facts no repository holds, per booking: {"tcn", "fact", "value", "source",
+    #: "recorded_by", "recorded_at"} (written to ``case_facts`` for the case ``C-<TCN>``);
+    #: empty unless the world's maker has such facts (securecomm.synth.to_world does)
+    case_facts: list[dict[str, Any]] = field(default_factory=list)
 
     def booking_lines(self) -> Iterator[str]:
         for b in self.bookings:
@@ -340,6 +344,8 @@ class World:
             "fbi_subjects": len(self.ch_subjects),
             "bookings": len(self.bookings),
             **{f"bookings_{k}": v for k, v in sorted(cats.items())},
+            # only when there are any: the counts of worlds without facts stay as they were
+            **({"case_facts": len(self.case_facts)} if self.case_facts else {}),
         }
 
 
@@ -761,6 +767,20 @@ def seed_world(session: Session, world: World) -> dict[str, int]:
     )  # fmt: skip
     _insert(session, ChWarrant, world.ch_warrants)
     _insert(session, ChBiometric, world.ch_biometrics)
+    if world.case_facts:
+        from .stages import case_id_for
+
+        # through the store's writer: validated and audited like an officer's entry
+        repositories.record_case_facts(
+            session,
+            [
+                repositories.CaseFactToRecord(
+                    case_id_for(f["tcn"]), f["fact"], f["value"], f["source"],
+                    f["recorded_by"], f["recorded_at"],
+                )
+                for f in world.case_facts
+            ],
+        )  # fmt: skip
     session.flush()
     return {k: v for k, v in world.counts().items()}
 

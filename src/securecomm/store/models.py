@@ -10,7 +10,7 @@ criminal-history repository   ``ch_subjects``, ``ch_arrests``, ``ch_convictions`
 immigration repository        ``imm_subjects``, ``imm_encounters``, ``imm_biometrics``,
 (the DHS IDENT / LESC side)   ``imm_status_history``, ``imm_orders``, ``imm_removals``
 matching                      ``hits``, ``identity_verifications``
-field office                  ``cases``, ``decisions``, ``officer_actions``
+field office                  ``cases``, ``decisions``, ``officer_actions``, ``case_facts``
 detainers                     ``detainers``, ``detainer_events``
 to the LEA                    ``notices``
 audit                         ``audit_log``, ``audit_head``, ``audit_checkpoints``
@@ -65,19 +65,23 @@ from ..law.schema import (
     Disclosure,
     Disposition,
     Entry,
+    Flags,
     Program,
     Severity,
 )
 from .types import BigId, JSONType, UTCDateTime
 
 __all__ = [
+    "CASE_FACT_NAMES",
     "NAMING_CONVENTION",
+    "REPOSITORY_FLAGS",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
     "Base",
     "Biometric",
     "Booking",
+    "CaseFact",
     "CaseRecord",
     "CaseState",
     "ChArrest",
@@ -137,6 +141,14 @@ POLICY_MAX = 64
 #: A detainer's policy reference: a pack name or a policy variant file's absolute path.
 POLICY_REF_MAX = 1000
 HASH_HEX = 64
+#: Who asserted a case fact (an LEA certification, an interview, a hotline claim ...).
+FACT_SOURCE_MAX = 500
+#: Case v1 flags the repositories answer (RAP sheet warrants and gang elements, the watch
+#: list): the pipeline takes them from the criminal-history side only.
+REPOSITORY_FLAGS = ("outstanding_criminal_warrant", "gang_member", "national_security")
+#: Case v1 flags no repository holds: recorded as case facts (``case_facts``) from LEA or
+#: prosecutor certifications, interviews, the person's own claim (DESIGN 3.5, 3.7).
+CASE_FACT_NAMES = tuple(f for f in Flags.model_fields if f not in REPOSITORY_FLAGS)
 
 
 class Base(DeclarativeBase):
@@ -794,6 +806,35 @@ class OfficerAction(Base):
     __table_args__ = (
         Index(None, "case_id", "acted_at"),
         CheckConstraint("kind <> 'override' OR reason IS NOT NULL", name="override_reason"),
+    )
+
+
+class CaseFact(Base):
+    """A fact about a case that the repositories do not hold (a Case v1 ``flags`` name of
+    :data:`CASE_FACT_NAMES`), with who asserted it (``source``) and who recorded it.
+    Append-only: a retraction is a new row with ``value`` false; the latest row per
+    (case, fact) is in force. ``case_id`` is the case the fact is for (``C-<TCN>``) and
+    deliberately not a foreign key: a certification may be recorded before the booking is
+    processed, and the LESC stage reads it when it opens the case.
+    Written by :func:`~securecomm.store.repositories.record_case_facts` (audited).
+    """
+
+    __tablename__ = "case_facts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(CASE_ID_MAX))
+    fact: Mapped[str] = mapped_column(String(40))
+    value: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(FACT_SOURCE_MAX))
+    recorded_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(None, "case_id", "recorded_at"),
+        CheckConstraint(
+            "fact IN (" + ", ".join(f"'{f}'" for f in CASE_FACT_NAMES) + ")", name="case_fact"
+        ),
+        CheckConstraint("length(source) > 0", name="case_fact_source"),
     )
 
 

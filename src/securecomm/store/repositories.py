@@ -35,12 +35,16 @@ from . import audit
 from .errors import ConflictError, InputError, NotFoundError, TcnConflictError
 from .models import (
     ACTOR_MAX,
+    CASE_FACT_NAMES,
     CASE_ID_MAX,
+    FACT_SOURCE_MAX,
     IDEMPOTENCY_KEY_MAX,
     POLICY_MAX,
     POLICY_REF_MAX,
+    REPOSITORY_FLAGS,
     SOURCE_MAX,
     TCN_MAX,
+    CaseFact,
     CaseRecord,
     CaseState,
     Charge,
@@ -67,12 +71,14 @@ from .types import canonical_json, check_storable_json, check_text, sha256_hex
 __all__ = [
     "RAW_TEXT_MAX",
     "TRUNCATION_MARKER",
+    "CaseFactToRecord",
     "CaseToOpen",
     "DecisionToRecord",
     "DetainerToIssue",
     "NoticeToCreate",
     "OfficerActionToRecord",
     "add_detainer_event",
+    "case_facts_in_force",
     "create_notice",
     "create_notices",
     "escape_raw",
@@ -82,6 +88,7 @@ __all__ = [
     "issue_detainer",
     "issue_detainers",
     "latest_decision",
+    "list_case_facts",
     "list_cases",
     "list_decisions",
     "list_detainers",
@@ -92,6 +99,8 @@ __all__ = [
     "open_case",
     "open_cases",
     "original_input",
+    "record_case_fact",
+    "record_case_facts",
     "record_charge_disposition",
     "record_decision",
     "record_decisions",
@@ -103,6 +112,7 @@ __all__ = [
     "set_submission_state",
     "submit_submission",
     "unescape_raw",
+    "update_case_document",
     "upsert_jurisdiction",
 ]
 
@@ -644,6 +654,158 @@ def list_cases(
     return list(
         session.scalars(stmt.order_by(CaseRecord.opened_at, CaseRecord.case_id).limit(limit))
     )
+
+
+def update_case_document(
+    session: Session,
+    case_id: str,
+    case: Case | Mapping[str, Any],
+    *,
+    actor: str,
+    at: datetime,
+    reason: str,
+) -> tuple[CaseRecord, bool]:
+    """Replace a case's Case v1 document (facts changed: see :func:`record_case_facts`),
+    audited ``case.document_updated`` with the old and new SHA-256 -> ``(row, changed)``.
+
+    The decisions keep the document hash they were computed from, so the history stays
+    readable; the same document again changes nothing (``changed`` False, no entry)."""
+    model, document, digest = _case_document(case)
+    if model.case_id != case_id:
+        raise InputError("case.case_id", f"{model.case_id!r} is not case {case_id!r}")
+    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
+    check_text("reason", reason, min_length=1, max_length=10_000)
+    at = _aware("at", at)
+    row = session.get(CaseRecord, case_id)
+    if row is None:
+        raise NotFoundError(f"case {case_id!r} does not exist")
+    if row.case_sha256 == digest:
+        return row, False
+    old = row.case_sha256
+    row.case_json, row.case_sha256, row.updated_at = document, digest, at
+    session.flush()
+    audit.append(
+        session,
+        "case.document_updated",
+        actor=actor,
+        subject={"case_id": case_id},
+        payload={"old_case_sha256": old, "case_sha256": digest, "reason": reason,
+                 "at": at.isoformat()},
+    )  # fmt: skip
+    return row, True
+
+
+# --------------------------------------------------------------------------- case facts
+
+
+@dataclass(frozen=True)
+class CaseFactToRecord:
+    """One asserted fact: ``fact`` a name of :data:`~.models.CASE_FACT_NAMES`, ``value`` a
+    bool (false retracts), ``source`` who asserted it, ``recorded_by`` who entered it."""
+
+    case_id: str
+    fact: str
+    value: bool
+    source: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def _check_fact(item: CaseFactToRecord) -> dict[str, Any]:
+    check_text("case_id", item.case_id, min_length=1, max_length=CASE_ID_MAX)
+    if not isinstance(item.fact, str):
+        raise InputError("fact", f"a fact name expected, got {type(item.fact).__name__}")
+    if item.fact in REPOSITORY_FLAGS:
+        raise InputError(
+            "fact",
+            f"{item.fact!r} comes from the criminal-history repository, not a recorded fact",
+        )
+    if item.fact not in CASE_FACT_NAMES:
+        raise InputError("fact", f"{item.fact[:64]!r} is not one of {', '.join(CASE_FACT_NAMES)}")
+    if not isinstance(item.value, bool):
+        raise InputError("value", f"true or false expected, got {item.value!r}"[:200])
+    check_text("source", item.source, min_length=1, max_length=FACT_SOURCE_MAX)
+    if not item.source.strip():
+        raise InputError("source", "must not be blank: say who asserted the fact")
+    check_text("recorded_by", item.recorded_by, min_length=1, max_length=ACTOR_MAX)
+    if not item.recorded_by.strip():
+        raise InputError("recorded_by", "must not be blank")
+    return {
+        "case_id": item.case_id,
+        "fact": item.fact,
+        "value": item.value,
+        "source": item.source.strip(),
+        "recorded_by": item.recorded_by.strip(),
+        "recorded_at": _aware("recorded_at", item.recorded_at),
+    }
+
+
+def record_case_facts(
+    session: Session,
+    items: Sequence[CaseFactToRecord],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[int]:
+    """Append case facts (every item checked first, naming the field: nothing is written
+    if one is bad), each audited ``case.fact_recorded`` -> their ids. Append-only: nothing
+    is updated; the latest row per (case, fact) is in force (:func:`case_facts_in_force`)."""
+    rows = [_check_fact(item) for item in items]
+    ids = insert_returning_ids(session, CaseFact.__table__, rows)
+    batch = _own_batch(session, audit_batch)
+    for row, fact_id in zip(rows, ids, strict=True):
+        batch.add(
+            "case.fact_recorded",
+            actor=row["recorded_by"],
+            subject={"case_id": row["case_id"], "case_fact_id": fact_id},
+            payload={
+                "fact": row["fact"],
+                "value": row["value"],
+                "source": row["source"],
+                "recorded_at": row["recorded_at"].isoformat(),
+            },
+        )
+    if audit_batch is None:
+        batch.flush()
+    return ids
+
+
+def record_case_fact(
+    session: Session,
+    case_id: str,
+    fact: str,
+    value: bool,
+    *,
+    source: str,
+    recorded_by: str,
+    recorded_at: datetime,
+) -> CaseFact:
+    """Record one fact (see :func:`record_case_facts`)."""
+    (fact_id,) = record_case_facts(
+        session, [CaseFactToRecord(case_id, fact, value, source, recorded_by, recorded_at)]
+    )
+    row = session.get(CaseFact, fact_id)
+    assert row is not None
+    return row
+
+
+def list_case_facts(session: Session, case_id: str) -> list[CaseFact]:
+    """Every fact recorded for a case (retractions included), in the order recorded."""
+    stmt = select(CaseFact).where(CaseFact.case_id == case_id)
+    return list(session.scalars(stmt.order_by(CaseFact.recorded_at, CaseFact.id)))
+
+
+def case_facts_in_force(session: Session, case_ids: Sequence[str]) -> dict[str, dict[str, bool]]:
+    """The facts in force per case: the latest row per (case, fact) (by ``recorded_at``,
+    then id). Cases without facts are absent."""
+    out: dict[str, dict[str, bool]] = {}
+    for chunk in _chunks(sorted(set(case_ids))):
+        for case_id, fact, value in session.execute(
+            select(CaseFact.case_id, CaseFact.fact, CaseFact.value)
+            .where(CaseFact.case_id.in_(chunk))
+            .order_by(CaseFact.recorded_at, CaseFact.id)
+        ):
+            out.setdefault(case_id, {})[fact] = bool(value)  # the later row wins
+    return out
 
 
 # --------------------------------------------------------------------------- decisions

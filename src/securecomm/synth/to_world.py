@@ -28,6 +28,11 @@ What the world holds, and how each nation column reaches the pipeline
     * **bookings** (``booking/1``): ORI, TCN, ``booked_at`` in the facility's local offset,
       names, birth date, sex, race / ethnicity as recorded, place of birth, charges (NCIC,
       literal, severity, injury, domestic violence) and a template.
+    * **case facts** (``World.case_facts`` -> ``case_facts`` for ``C-<TCN>``, recorded at the
+      booking time, so the LESC stage reads them when it assembles the case): every true
+      ``flag_*`` column that no repository holds (:data:`~securecomm.store.models.CASE_FACT_NAMES`),
+      with the source :data:`FACT_SOURCES` names -- victim, witness and plaintiff facts as LEA,
+      prosecutor or court certifications, family and hardship facts as the officer's interview.
 
 Templates (the identity package's :class:`~securecomm.identity.templates.TemplateModel`,
 seeded with ``seed``): person ``k`` (persons in ``person_id`` order) is model identity ``k``;
@@ -46,8 +51,9 @@ examiner must look, DESIGN 3.2 / 3.8); the person's own FBI capture is of the sa
 prints, so their RAP sheet is attached as usual.
 
 What the pipeline cannot represent (see :func:`unrepresentable`): a current charge already
-disposed (bookings carry no disposition: every charge enters ``pending``); flags the pipeline
-has no source for (victim, witness, caretaker, veteran ... and ``national_security``); a
+disposed (bookings carry no disposition: every charge enters ``pending``);
+``flag_national_security`` (a watch-list answer of the repositories, which the synthetic FBI
+side does not hold; a recorded fact cannot set it); a
 ``flag_gang_member`` without a gang-element conviction, or the reverse (the FBI side calls
 every person with a gang-element conviction a gang member); a warrant without an FBI record;
 conviction ``injury``; per-booking changes of facts the IDENT subject holds once (entry date,
@@ -72,9 +78,11 @@ from ..interop.adapters import TEMPLATE_MODEL, template_bytes
 from ..interop.messages import TEMPLATE_DIM, BookingSubmission
 from ..interop.synthetic_world import World, WorldSpec
 from ..law.flatten import CASE_COLUMNS, FLAG_NAMES
+from ..store.models import CASE_FACT_NAMES
 
 __all__ = [
     "BAND_SCORE",
+    "FACT_SOURCES",
     "FALSE_MATCH_SCORE",
     "MATCH_MARGIN",
     "NATION_COLUMNS",
@@ -134,10 +142,29 @@ _REQUIRED = (
        "race", "ethnicity", "place_of_birth", "naturalized_on", "ident_enrolled", "ident_match",
        "false_match", "fbi_record", "prior_arrests"]
 )  # fmt: skip
-# Flags the pipeline has no source for: the FBI side gives warrants and gang elements only.
+# Flags the pipeline has no source for: the FBI side gives warrants and gang elements only;
+# the rest but national security come in as case facts (CASE_FACT_NAMES).
 UNSOURCED_FLAGS = tuple(
-    f for f in FLAG_NAMES if f not in ("outstanding_criminal_warrant", "gang_member")
+    f
+    for f in FLAG_NAMES
+    if f not in ("outstanding_criminal_warrant", "gang_member") and f not in CASE_FACT_NAMES
 )
+#: Who asserts each case fact in the synthetic world. Interpretation: the document that
+#: usually establishes it (report IV.2 names LEA certifications for victims and witnesses;
+#: DESIGN 3.7's discretion facts come from the officer's interview of the person).
+_CERTIFIED = {
+    "crime_victim": "LEA certification: Form I-918 Supplement B (U-visa), synthetic",
+    "domestic_violence_victim": "LEA certification: Form I-918 Supplement B (U-visa), synthetic",
+    "crime_witness": "prosecutor certification: material witness, synthetic",
+    "civil_rights_plaintiff": "civil-rights complaint on file (court docket), synthetic",
+    "serious_public_safety_risk": "arresting agency's public-safety assessment, synthetic",
+    "apprehended_at_border": "CBP apprehension record, synthetic",
+}
+FACT_SOURCES: dict[str, str] = {
+    f: _CERTIFIED.get(f, "officer interview at the facility, synthetic") for f in CASE_FACT_NAMES
+}
+#: recorded_by of the synthetic world's facts
+FACT_RECORDER = "synthetic-world"
 _TCN = re.compile(r"^[A-Za-z0-9\-]{1,40}$")
 _INCIDENT = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 _NICK = {"JOSE": "PEPE", "FRANCISCO": "PACO", "ROBERT": "BOB", "WILLIAM": "BILL",
@@ -511,6 +538,13 @@ def world_from_nation(nation: pa.Table, *, seed: int) -> World:
             else:
                 vec, quality = captured[row["tcn"]]
             _booking(world, rng, row, vec, quality)
+            for fact in CASE_FACT_NAMES:
+                if row.get(f"flag_{fact}"):
+                    world.case_facts.append(
+                        {"tcn": row["tcn"], "fact": fact, "value": True,
+                         "source": FACT_SOURCES[fact], "recorded_by": FACT_RECORDER,
+                         "recorded_at": row["booked_at"]}
+                    )  # fmt: skip
             category = (
                 "lookalike" if pid in target_id
                 else "ident" if pid in enrolled
