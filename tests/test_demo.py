@@ -76,7 +76,8 @@ def test_the_pipeline_sample_agrees_with_bulk_where_it_can_carry_the_facts(demo)
     assert p["audit_ok"]
     assert p["ident_compared"] == 150 and p["ident_disagreeing"] == 0
     assert p["decisions_compared"] > 0
-    # every disagreement is on a booking carrying facts Booking submission v1 cannot carry
+    # every disagreement is on a booking with a fact the pipeline cannot carry (a charge already
+    # disposed at booking, a gang flag without a gang conviction, a watch-list flag)
     assert p["decisions_disagreeing"] == p["disagreeing_unrepresentable"]
 
 
