@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
@@ -174,3 +176,49 @@ def test_export_runs_a_fixed_number_of_queries(store):
         event.remove(engine, "before_cursor_execute", count)
     assert table.num_rows > 50
     assert len(statements) <= 15, statements
+
+
+def test_cli_exports_the_store_for_the_statistics(store, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from securecomm.stats.commands import stats_app
+    from securecomm.stats.monthly import monthly_statistics_table
+
+    engine, _ = store
+    app = typer.Typer()
+    app.add_typer(stats_app, name="stats")
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "outcomes.parquet"
+    result = CliRunner().invoke(app, ["stats", "from-store", "--url", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    exported = pq.read_table(out)
+    assert exported.equals(booking_outcomes_from_store(engine))
+    long = monthly_statistics_table(out)
+    submissions = long.filter(pc.equal(long["measure"], "submissions"))
+    assert pc.sum(submissions["count"]).as_py() == exported.num_rows > 0
+
+
+def test_cli_export_bad_input_names_the_option(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from securecomm.stats.commands import stats_app
+
+    app = typer.Typer()
+    app.add_typer(stats_app, name="stats")
+    url = f"sqlite:///{tmp_path}/e.db"
+    upgrade(url)
+    runner = CliRunner()
+    r = runner.invoke(app, ["stats", "from-store", "--url", url, "--out", str(tmp_path / "x.csv")])
+    assert r.exit_code == 2 and "--out" in r.output
+    r = runner.invoke(
+        app, ["stats", "from-store", "--url", url, "--out", str(tmp_path / "x.parquet")]
+    )
+    assert r.exit_code == 2 and "policy" in r.output  # an empty store says nothing of its policy
+    missing = f"sqlite:///{tmp_path}/nowhere/none.db"
+    r = runner.invoke(
+        app, ["stats", "from-store", "--url", missing, "--out", str(tmp_path / "y.parquet")]
+    )
+    assert r.exit_code == 2 and "--url" in r.output
+    assert not (tmp_path / "y.parquet").exists()

@@ -182,3 +182,43 @@ def compare_cmd(
         f"{result.html}",
         highlight=False,
     )
+
+
+@stats_app.command("from-store")
+def from_store_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Booking outcome v1 Parquet to write.")],
+    policy: PolicyOpt = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Database URL (default: SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
+        ),
+    ] = None,
+) -> None:
+    """Export the pipeline's store as Booking outcome v1, the input of the other commands.
+
+    One row per accepted submission (rejected input is not a booking); the officer's final
+    action where the case was acted on, else the recommendation; removals are outside the
+    pipeline and always false (docs/statistics.md).
+    """
+    from securecomm.store.db import database_url, display_url
+
+    from .from_store import StoreExportError, booking_outcomes_from_store
+
+    target = url or database_url()
+    if out.suffix != ".parquet":
+        _fail(f"--out: a .parquet file expected, got {str(out)!r}")
+    try:
+        table = booking_outcomes_from_store(target, policy=policy)
+    except StoreExportError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # an unreachable or un-migrated database: say which
+        _fail(f"--url {display_url(target)}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    err.print(
+        f"wrote {table.num_rows} bookings ({table['policy'][0] if table.num_rows else policy}) "
+        f"-> {out}",
+        highlight=False,
+    )
