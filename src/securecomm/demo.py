@@ -214,9 +214,7 @@ def _statistics(
     result.statistics = {
         "policy": config.policy,
         "rows": long.num_rows,
-        "jurisdiction_months": len(
-            set(zip(long["month"].to_pylist(), long["ori"].to_pylist(), strict=True))
-        ),
+        "jurisdiction_months": long.group_by(["month", "ori"]).aggregate([]).num_rows,
         "last_month": last_label,
         "quarter": quarter,
         "national_by_month": national,

@@ -21,7 +21,6 @@ from securecomm.stats.schema import CHARGE_CATEGORIES, CONVICTION_STATUSES, STAT
 from securecomm.synth.nation import (
     EXTRA_COLUMNS,
     NationSpec,
-    charge_categories,
     generate_nation,
     nation_schema,
 )
@@ -128,24 +127,6 @@ def test_conviction_status_is_the_stats_definition(small_nation):
         assert row["conviction_status"] == conviction_status_of(
             bool(row["convictions"]), row["fbi_record"]
         )
-
-
-def test_charge_categories_of_handmade_charges():
-    offense_type = arrow_schema().field("charges").type
-    base = {"ncic": "5499", "literal": "SPEEDING", "severity": "infraction", "injury": False,
-            "domestic_violence": False, "disposition": "pending"}  # fmt: skip
-    rows = [
-        [base],
-        [base, {**base, "ncic": "5404", "literal": "DUI", "severity": "misdemeanor"}],
-        [base, {**base, "ncic": "5311", "literal": "DISORDERLY CONDUCT", "severity": "misdemeanor"}],
-        [{**base, "injury": True, "literal": "RECKLESS DRIVING", "severity": "misdemeanor"}],
-        [base, {**base, "ncic": "2202", "literal": "BURGLARY", "severity": "felony"}],
-        [],
-    ]
-    arr = pa.array(rows, type=offense_type)
-    got = charge_categories(arr).to_pylist()
-    assert got == ["minor_traffic", "serious_traffic", "other_minor_misdemeanor",
-                   "serious_traffic", "felony", "other_misdemeanor"]  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None)

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..law.engine import decisive_rule
 from ..law.schema import Action, Case, Decision
 from ..store import audit, repositories
 from ..store.errors import InputError
@@ -136,13 +137,6 @@ class Outcome:
         }
 
 
-def _decisive_rule(decision: Decision) -> str | None:
-    for r in decision.reasons:
-        if r.text.startswith("Decisive"):
-            return r.rule
-    return None
-
-
 def safeguards_removed(decision: Decision, chosen: Action | str, *, override: bool) -> list[str]:
     """Why this officer decision needs a supervisor (empty: it does not)."""
     chosen = Action(chosen)
@@ -153,7 +147,7 @@ def safeguards_removed(decision: Decision, chosen: Action | str, *, override: bo
             "aggravating factor (IV rec. 2)"
         )
     if override and SEVERITY[chosen] > SEVERITY[Action(decision.action)]:
-        rule = _decisive_rule(decision)
+        rule = decisive_rule(decision.reasons)
         if rule in SAFEGUARD_RULES:
             reasons.append(
                 f"override of {decision.action.value} -> {chosen.value} removes the safeguard "

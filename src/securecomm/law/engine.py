@@ -43,6 +43,21 @@ class PackDefinitionError(ValueError):
     """The pack itself is inconsistent (unknown variable, cycle, duplicate rule id)."""
 
 
+# The reason of the deciding action rule starts with this word; consumers of a stored Decision v1
+# (the field office, the statistics export) find the decisive rule by it.
+DECISIVE = "Decisive"
+
+
+def decisive_rule(reasons) -> str | None:
+    """The rule id of the deciding action rule among a decision's reasons (``Reason`` objects or
+    their JSON mappings); None if there is none."""
+    for r in reasons or ():
+        rule, text = (r.get("rule"), r.get("text")) if isinstance(r, dict) else (r.rule, r.text)
+        if str(text or "").startswith(DECISIVE):
+            return rule
+    return None
+
+
 def column_name(rule_id: str) -> str:
     """Outcome column of a rule: ``r__`` + the id with non-alphanumerics as ``_``."""
     return "r__" + re.sub(r"[^0-9A-Za-z]+", "_", rule_id)
@@ -226,7 +241,7 @@ def assemble_decision(pack: Pack, bound: BoundPack, out: Mapping[str, Any]) -> D
         Reason(rule=r.id, citation=r.citation, text=r.text) for r in by_kind.get("priority", [])
     ]
     reasons += [
-        Reason(rule=r.id, citation=r.citation, text=f"Decisive (rank {r.rank}): {r.text}")
+        Reason(rule=r.id, citation=r.citation, text=f"{DECISIVE} (rank {r.rank}): {r.text}")
         for r in decisive
     ]
     reasons += [

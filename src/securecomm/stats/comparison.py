@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from securecomm.bulk.backends import duckdb_connection
 
+from .monthly import in_level_category, is_detainer
 from .render import bar_chart, render
 from .schema import LEVEL_CATEGORIES
 from .source import StatsInputError, load_outcomes
@@ -72,12 +73,8 @@ class ComparisonResult:
         raise KeyError(policy)
 
 
-def _level(t: ir.Table, c: str) -> ir.BooleanValue:
-    return t.level.isnull() if c == "non_criminal" else t.level == int(c[-1])
-
-
 def _figures(t: ir.Table, has_protected: bool) -> ir.Table:
-    detained = t.action.isin(["detainer", "conditional_detainer"])
+    detained = is_detainer(t)
     aggs: dict[str, ir.Value] = {
         "bookings": t.count(),
         "ident_matches": t.count(where=t.ident_match),
@@ -99,8 +96,8 @@ def _figures(t: ir.Table, has_protected: bool) -> ir.Table:
     if has_protected:
         aggs["protected"] = t.count(where=detained & t.protected)
     for c in LEVEL_CATEGORIES:
-        aggs[f"ice_custody_{c}"] = t.count(where=t.ice_custody & _level(t, c))
-        aggs[f"removals_{c}"] = t.count(where=t.removed & _level(t, c))
+        aggs[f"ice_custody_{c}"] = t.count(where=t.ice_custody & in_level_category(t, c))
+        aggs[f"removals_{c}"] = t.count(where=t.removed & in_level_category(t, c))
     return t.aggregate(**aggs)
 
 

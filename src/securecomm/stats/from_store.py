@@ -47,6 +47,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from securecomm.law.engine import decisive_rule
+
 from ..interop import lifecycle
 from ..store.db import make_engine
 from ..store.models import (
@@ -74,22 +76,12 @@ PROTECTED_RULE = "protections.protected-person"
 
 __all__ = ["StoreExportError", "booking_outcomes_from_store"]
 
-_DECISIVE = "Decisive"
-
-
 class StoreExportError(ValueError):
     """The store cannot be exported as asked; the message says why."""
 
 
 def _value(x: Any) -> Any:
     return getattr(x, "value", x)
-
-
-def _decisive_rule(decision: dict[str, Any]) -> str | None:
-    for reason in decision.get("reasons") or ():
-        if str(reason.get("text", "")).startswith(_DECISIVE):
-            return reason.get("rule")
-    return None
 
 
 def _policies(session: Session) -> list[str]:
@@ -228,7 +220,7 @@ def _export(session: Session, policy: str | None) -> pa.Table:
             v_state is None or _value(v_state) == VerificationState.confirmed.value
         )
         decision = decisions.get(case[0]) if matched and case else None
-        rule = _decisive_rule(decision) if decision else None
+        rule = decisive_rule(decision.get("reasons")) if decision else None
         action = None
         if decision is not None:  # the final action of a case decided under this policy
             chosen = final.get(case[0]) if case[0] in released else None

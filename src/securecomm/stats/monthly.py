@@ -67,12 +67,13 @@ class Cell:
     scope: str = "relevant"
 
 
-def _detainer(t: ir.Table) -> ir.BooleanValue:
-    """Detainers of either kind: the ``detainers_by_*`` breakdowns count both."""
+def is_detainer(t: ir.Table) -> ir.BooleanValue:
+    """Detainers of either kind (unconditional or conditional) — every report counts both."""
     return t.action.isin(["detainer", "conditional_detainer"])
 
 
-def _level(t: ir.Table, category: str) -> ir.BooleanValue:
+def in_level_category(t: ir.Table, category: str) -> ir.BooleanValue:
+    """The booking's ``LEVEL_CATEGORIES`` value: ``level_N``, or ``non_criminal`` (no level)."""
     if category == "non_criminal":
         return t.level.isnull()
     return t.level == int(category.rsplit("_", 1)[1])
@@ -102,14 +103,14 @@ def _cells() -> tuple[Cell, ...]:
     cells += [Cell("declines", r, lambda t, r=r: t.decline_reason == r) for r in DECLINE_REASONS]
     for measure, flag in (("ice_custody", "ice_custody"), ("removals", "removed")):
         cells += [
-            Cell(measure, c, lambda t, c=c, f=flag: t[f] & _level(t, c), scope="custody")
+            Cell(measure, c, lambda t, c=c, f=flag: t[f] & in_level_category(t, c), scope="custody")
             for c in LEVEL_CATEGORIES
         ]
     cells += [
         Cell(
             "detainers_by_charge",
             c,
-            lambda t, c=c: _detainer(t) & (t.charge_category == c),
+            lambda t, c=c: is_detainer(t) & (t.charge_category == c),
             scope="detained",
         )
         for c in _CHARGE
@@ -118,7 +119,7 @@ def _cells() -> tuple[Cell, ...]:
         Cell(
             "detainers_by_conviction",
             c,
-            lambda t, c=c: _detainer(t) & (t.conviction_status == c),
+            lambda t, c=c: is_detainer(t) & (t.conviction_status == c),
             scope="detained",
         )
         for c in _CONVICTION
@@ -127,9 +128,9 @@ def _cells() -> tuple[Cell, ...]:
         Cell(
             "detainers_by_priority_basis",
             b,
-            (lambda t: _detainer(t) & _other_basis(t))
+            (lambda t: is_detainer(t) & _other_basis(t))
             if b == "other"
-            else (lambda t, b=b: _detainer(t) & _known_basis(t, b)),
+            else (lambda t, b=b: is_detainer(t) & _known_basis(t, b)),
             scope="detained",
         )
         for b in PRIORITY_BASES
@@ -190,7 +191,7 @@ SCOPES: dict[str, Pred] = {
         t.ident_match | t.action.notnull() | t.decline_reason.notnull() | t.held_past_expiry
     ).fill_null(False),
     "custody": lambda t: (t.ice_custody | t.removed).fill_null(False),
-    "detained": lambda t: _detainer(t).fill_null(False),
+    "detained": lambda t: is_detainer(t).fill_null(False),
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from .monthly import in_level_category, is_detainer
 from .schema import CONVICTION_STATUSES, LEVEL_CATEGORIES
 from .source import load_outcomes, parse_quarter, parse_state
 
@@ -32,7 +33,7 @@ QUARTERLY_COLUMNS = ("quarter", "state", "measure", "dimension", "category", "co
 
 def _subject(t: ir.Table, measure: str) -> ir.BooleanValue:
     if measure == "detainers":
-        return t.action.isin(["detainer", "conditional_detainer"])
+        return is_detainer(t)
     return t.ice_custody if measure == "ice_custody" else t.removed
 
 
@@ -43,12 +44,10 @@ def _cells():
     ]
     for measure in ("detainers", "ice_custody", "removals"):
         for c in LEVEL_CATEGORIES:
-            level = (lambda t: t.level.isnull()) if c == "non_criminal" else (
-                lambda t, n=int(c[-1]): t.level == n
-            )  # fmt: skip
             cells.append(
-                (measure, "level", c, lambda t, m=measure, lv=level: _subject(t, m) & lv(t))
-            )
+                (measure, "level", c,
+                 lambda t, m=measure, c=c: _subject(t, m) & in_level_category(t, c))
+            )  # fmt: skip
         for c in CONVICTION_STATUSES:
             cells.append(
                 (measure, "conviction", c,

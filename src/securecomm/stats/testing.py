@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .schema import (
+    ACTIONS,
     BOOKING_OUTCOME_SCHEMA,
     CHARGE_CATEGORIES,
     CONVICTION_STATUSES,
@@ -32,8 +33,6 @@ _STATES = (
     "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
     "VT", "VA", "WA", "WV", "WI", "WY",
 )  # fmt: skip
-_ACTIONS = ("no_action", "no_detainer", "conditional_detainer", "detainer",
-            "notification_request")  # fmt: skip
 _RULE_BY_REASON = {v: k for k, v in DECLINE_REASON_BY_RULE.items()}
 
 
@@ -91,7 +90,7 @@ def generate_outcomes(
     status = _choice(rng, n, [3, 4, 12, 4, 3, 2, 40, 25, 7])
     citizen = status <= 1
     unknown = status == len(STATUS_CATEGORIES) - 1
-    action = _choice(rng, n, [0, 30, 8, 55, 7])  # index into _ACTIONS
+    action = _choice(rng, n, [0, 30, 8, 55, 7])  # index into ACTIONS
     action = np.where(citizen | unknown, 0, action).astype(np.int8)
     reason = _choice(rng, n, [35, 15, 20, 30])  # DECLINE_REASONS order
     declined = ident & (action == 1)
@@ -118,7 +117,7 @@ def generate_outcomes(
         return pc.if_else(pa.array(mask), arr, pa.nulls(n, arr.type))
 
     tcn = pc.binary_join_element_wise("T", pc.cast(pa.array(np.arange(n)), pa.string()), "")
-    action_arr = _take(list(_ACTIONS), action)
+    action_arr = _take(list(ACTIONS), action)
     reasons = list(_RULE_BY_REASON)
     level_arr = pa.array(level, pa.int8())
     columns = {

@@ -34,7 +34,6 @@ __all__ = [
     "EXTRA_COLUMNS",
     "SCALES",
     "NationSpec",
-    "charge_categories",
     "generate_nation",
     "iter_nation",
     "jurisdictions_table",
@@ -319,34 +318,6 @@ def _catalog_ranks(catalog: list[dict]) -> np.ndarray:
     """Category rank of each catalog offense, without and with injury: (len(catalog), 2)."""
     return np.array([[_classify_rank(o["ncic"], o["literal"], o["severity"], inj)
                       for inj in (False, True)] for o in catalog], dtype=np.int8)  # fmt: skip
-
-
-def charge_categories(charges: pa.ListArray | pa.ChunkedArray) -> pa.Array:
-    """Most serious current-charge category per booking (stats.schema.CHARGE_CATEGORIES order),
-    as ``stats.categories`` defines it: each distinct (ncic, literal, severity, injury) is
-    classified once, then mapped back vectorized (numpy; no query engine). A booking without
-    charges is ``other_misdemeanor`` (``stats.categories.NO_CHARGE_CATEGORY``)."""
-    if isinstance(charges, pa.ChunkedArray):
-        charges = charges.combine_chunks()
-    n = len(charges)
-    items = charges.flatten()
-    offsets = charges.offsets.to_numpy()
-    if len(items) == 0:
-        return _take(CHARGE_CATEGORIES, np.full(n, _CATEGORY_RANK["other_misdemeanor"]))
-    injury = pc.if_else(pc.fill_null(items.field("injury"), False), "1", "0")
-    key = pc.binary_join_element_wise(items.field("ncic"), items.field("literal"),
-                                      items.field("severity"), injury, "\x1f")  # fmt: skip
-    encoded = key.dictionary_encode()
-    ranks = np.array([_classify_rank(*k.split("\x1f")[:3], k.endswith("1"))
-                      for k in encoded.dictionary.to_pylist()], dtype=np.int8)  # fmt: skip
-    item_rank = ranks[encoded.indices.to_numpy()]
-    counts = np.diff(offsets)
-    out = np.full(n, _CATEGORY_RANK["other_misdemeanor"], dtype=np.int8)
-    nonempty = counts > 0
-    if nonempty.any():
-        starts = (offsets[:-1] - offsets[0])[nonempty]
-        out[nonempty] = np.maximum.reduceat(item_rank, starts)
-    return _take(CHARGE_CATEGORIES, out)
 
 
 # --------------------------------------------------------------------------- one chunk
