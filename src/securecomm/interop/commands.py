@@ -692,12 +692,12 @@ def cases_show(
 
 def _field_office(url: str | None, fn, *args, **kwargs):
     from ..store.db import session_factory
-    from .field_office import FieldOfficeError
+    from .field_office import FieldOfficeError, run_audited
 
     engine = _engine(url)
     try:
-        with session_factory(engine)() as session, session.begin():
-            return fn(session, *args, **kwargs)
+        # a refused choice (a detainer against a citizen) is audited, then reported
+        return run_audited(session_factory(engine), fn, *args, **kwargs)
     except FieldOfficeError as exc:
         _fail(str(exc), 1)
     finally:

@@ -46,7 +46,7 @@ store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,7 @@ from ..store.models import (
 )
 from ..store.types import check_text
 from .adapters import merge_flags
+from .final_action import REFUSED_EVENT, citizen_refusal, citizenship_of
 
 if TYPE_CHECKING:
     from .settings import PipelineSettings
@@ -80,6 +81,7 @@ __all__ = [
     "RESERVED_ACTORS",
     "SAFEGUARD_RULES",
     "SEVERITY",
+    "ActionRefused",
     "FactsOutcome",
     "FieldOfficeError",
     "Outcome",
@@ -87,6 +89,7 @@ __all__ = [
     "decide",
     "parse_fact",
     "record_facts",
+    "run_audited",
     "safeguards_removed",
     "verify_identity",
 ]
@@ -117,6 +120,72 @@ REASON_MAX = 10_000
 
 class FieldOfficeError(ValueError):
     """The step cannot be taken as asked; the message says why (and names the field)."""
+
+
+class ActionRefused(FieldOfficeError):
+    """A choice no one may make (a detainer or notification request against a citizen:
+    :func:`~.final_action.citizen_refusal`). Nothing of the refused step is written; the
+    refusal itself is audited by :meth:`record` -- in a transaction of its own, since the
+    step's transaction is rolled back (:func:`run_audited` does both)."""
+
+    def __init__(
+        self, message: str, *, case_id: str, actor: str, action: str, status: str | None,
+        at: dt.datetime, step: str,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.case_id, self.actor, self.action, self.status = case_id, actor, action, status
+        self.at, self.step = at, step
+
+    def record(self, session: Session) -> None:
+        """Audit the refusal (``case.action_refused``) in ``session``'s transaction."""
+        audit.append(
+            session,
+            REFUSED_EVENT,
+            actor=self.actor,
+            subject={"case_id": self.case_id},
+            payload={
+                "step": self.step,
+                "refused_action": self.action,
+                "status_determination": self.status,
+                "reason": str(self),
+            },
+            recorded_at=self.at,
+        )
+
+
+def run_audited(sessions: Callable[[], Session], fn: Callable[..., Any], *args, **kwargs):
+    """Run a field-office step ``fn(session, *args, **kwargs)`` in one transaction; if it is
+    refused (:class:`ActionRefused`), audit the refusal in a second one and re-raise."""
+    try:
+        with sessions() as session, session.begin():
+            return fn(session, *args, **kwargs)
+    except ActionRefused as exc:
+        with sessions() as session, session.begin():
+            exc.record(session)
+        raise
+
+
+def _refuse_against_citizen(
+    case: CaseRecord, action: Action, *, actor: str, at: dt.datetime, step: str
+) -> None:
+    status = citizenship_of(case.case_json)
+    why = citizen_refusal(status, action)
+    if why is not None:
+        raise ActionRefused(
+            f"case {case.case_id!r}: {why}", case_id=case.case_id, actor=actor,
+            action=action.value, status=status, at=at, step=step,
+        )  # fmt: skip
+
+
+def _finalize(
+    session: Session, case: CaseRecord, action: Action, officer_action_id: int, *,
+    actor: str, at: dt.datetime,
+) -> None:  # fmt: skip
+    """The case is released: record its final action (once, audited)."""
+    repositories.set_final_actions(
+        session, [repositories.FinalActionToSet(case.case_id, action, officer_action_id, at, actor)]
+    )
+    session.expire(case, ["final_action", "final_action_at", "final_officer_action_id"])
 
 
 @dataclass(frozen=True)
@@ -286,6 +355,7 @@ def decide(
             )
         why = _reason(reason, required=True, what="an override")
         kind = OfficerActionKind.override
+    _refuse_against_citizen(case, chosen, actor=officer, at=now, step="officer decision")
     action = repositories.record_officer_action(
         session, case_id, kind, officer=officer, acted_at=now, decision_id=d_row.id,
         chosen_action=chosen, reason=why,
@@ -303,6 +373,7 @@ def decide(
         )
     else:
         _set_state(case, CaseState.acted, now, session)
+        _finalize(session, case, chosen, action.id, actor=officer, at=now)
         _move_submission(session, case, PipelineStage.officer, PipelineStage.act, now)
     return Outcome(case_id, case.state, action.id, chosen.value, tuple(needs))
 
@@ -352,12 +423,17 @@ def approve(
         )  # fmt: skip
         _set_state(case, CaseState.awaiting_officer, now, session)
         return Outcome(case_id, case.state, action.id, None)
+    if pending.chosen_action is None:
+        raise FieldOfficeError(f"case {case_id!r}: the decision awaiting approval chose nothing")
+    approved = Action(pending.chosen_action)
+    _refuse_against_citizen(case, approved, actor=supervisor, at=now, step="supervisor approval")
     action = repositories.record_officer_action(
         session, case_id, OfficerActionKind.supervisor_approval, officer=supervisor,
         acted_at=now, decision_id=pending.decision_id,
-        chosen_action=pending.chosen_action, reason=why,
+        chosen_action=approved, reason=why,
     )  # fmt: skip
     _set_state(case, CaseState.acted, now, session)
+    _finalize(session, case, approved, action.id, actor=supervisor, at=now)
     _move_submission(session, case, PipelineStage.officer, PipelineStage.act, now)
     chosen = pending.chosen_action.value if pending.chosen_action else None
     return Outcome(case_id, case.state, action.id, chosen)

@@ -50,6 +50,7 @@ from ..store.models import (
     CaseRecord,
     CaseState,
     DecisionRecord,
+    Jurisdiction,
     PipelineStage,
     Submission,
     SubmissionState,
@@ -83,9 +84,11 @@ class WorkerReport:
 
 
 def _claim_stmt(stage: PipelineStage, limit: int, dialect: str, ids: list[int] | None = None):
-    s = Submission.__table__
-    stmt = select(s.c.id, s.c.tcn, s.c.ori, s.c.payload).where(
-        s.c.stage == stage.value, s.c.state != SubmissionState.failed.value
+    s, j = Submission.__table__, Jurisdiction.__table__
+    stmt = (
+        select(s.c.id, s.c.tcn, s.c.ori, s.c.payload, j.c.timezone)
+        .join(j, j.c.ori == s.c.ori)
+        .where(s.c.stage == stage.value, s.c.state != SubmissionState.failed.value)
     )
     if ids is not None:
         stmt = stmt.where(s.c.id.in_(ids))
@@ -107,7 +110,7 @@ def claim(
     """Lock up to ``limit`` submissions waiting in ``stage`` (see the module docstring)."""
     dialect = session.get_bind().dialect.name
     rows = session.execute(_claim_stmt(stage, limit, dialect, ids)).all()
-    return [Item(r.id, r.tcn, r.ori, r.payload) for r in rows]
+    return [Item(r.id, r.tcn, r.ori, r.payload, r.timezone) for r in rows]
 
 
 def apply_transitions(
