@@ -185,8 +185,12 @@ def worker(
     transaction; a killed worker resumes exactly where the last commit left off.
     SIGTERM / Ctrl-C finish the current batch and stop.
     """
-    from .worker import run_worker, stage_counts
+    from .worker import Fault, run_worker, stage_counts
 
+    try:
+        Fault.from_env()  # test-only fault injection: a malformed value is a usage error
+    except ValueError as exc:
+        _fail(str(exc))
     engine = _engine(url)
     settings = _settings(auto_accept=True if auto_accept else None)
     from ..store.db import session_factory
