@@ -14,12 +14,20 @@ Officer decision (:func:`decide`) on a case ``awaiting_officer``
       the Task Force's minor-traffic, post-conviction and minor-misdemeanor rules, PEP's
       "not a transfer priority") or the person is protected (``protections.protected-person``).
 
-    Otherwise the case is ``acted`` and the pipeline lodges what was chosen.
+    Otherwise the case is ``acted``: its final action is recorded (once, audited
+    ``case.final_action``; :mod:`.final_action`) and the pipeline lodges it and tells the LEA.
+
+Never against a citizen
+    A detainer, conditional detainer or notification request against a person whose status
+    determination is a citizen (by birth or naturalized) is refused, whoever enters or approves
+    it (8 CFR 287.7(a); report IV rec. 3): :class:`ActionRefused`, audited
+    ``case.action_refused`` (:func:`run_audited` writes the refusal after the step's rollback).
 
 Supervisor (:func:`approve`)
     Only a *second* user may approve or deny: the supervisor's name must differ from the
     officer's whose decision waits (compared case-insensitively). Approval records the approved
-    action and releases the case; denial (with a reason) sends it back to the officer.
+    action as the final action and releases the case; denial (with a reason) sends it back to
+    the officer (no final action).
 
 Identity verification (:func:`verify_identity`)
     A 1:N score in the verification band, an ambiguous match or a biographic (Splink)
