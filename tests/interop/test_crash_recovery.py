@@ -152,8 +152,8 @@ KILLS = (
     ("officer", 1, "after-commit"),
     ("act", 1, "before-commit"),
     ("act", 2, "after-commit"),
-    ("decide", 3, "after-commit"),
-    ("act", 3, "before-commit"),
+    ("decide", 1, "after-commit"),
+    ("act", 1, "before-commit"),
 )
 
 
@@ -198,7 +198,9 @@ def test_kill_at_chosen_points_loses_and_duplicates_nothing(
             timeout=600,
         )  # fmt: skip
         # it died by its own SIGKILL at that point: the kill landed mid-run, with work left
-        assert run.returncode == -signal.SIGKILL, (point, run.returncode, run.stderr[-2000:])
+        assert run.returncode == -signal.SIGKILL, (
+            point, run.returncode, run.stderr[-2000:], progress,
+        )  # fmt: skip
         progress.append((point, dict(_stages(crashed_url))))
     stuck = {k: v for k, v in progress[-1][1].items() if k != "done"}
     assert stuck, f"the last kill left nothing to resume: {progress}"

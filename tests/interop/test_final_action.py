@@ -110,6 +110,19 @@ def test_override_to_no_detainer_requests_nothing_from_the_police(waiting):
     table = booking_outcomes_from_store(waiting.engine).to_pylist()
     [mine] = [r for r in table if r["tcn"] == case_id.removeprefix("C-")]
     assert mine["action"] == "no_detainer"
+    # and `cases show` shows it
+    import json
+
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+
+    url = waiting.engine.url.render_as_string(False)
+    shown = CliRunner().invoke(app, ["cases", "show", case_id, "--format", "json", "--url", url])
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.output)
+    assert doc["final_action"] == "no_detainer"
+    assert doc["final_officer_action_id"] == outcome.officer_action_id
 
 
 def test_accept_writes_the_final_action_once_and_audits_it(waiting):

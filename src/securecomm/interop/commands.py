@@ -581,6 +581,9 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
         "fin": case.fin,
         "submission_id": case.submission_id,
         "opened_at": iso(case.opened_at),
+        "final_action": case.final_action.value if case.final_action else None,
+        "final_action_at": iso(case.final_action_at),
+        "final_officer_action_id": case.final_officer_action_id,
         "case": case.case_json,
         "facts": [
             {"id": f.id, "fact": f.fact, "value": f.value, "source": f.source,
@@ -647,6 +650,11 @@ def cases_show(
     out.print(
         f"[bold]{doc['case_id']}[/]  {doc['state']}  ORI {doc['ori']}  program {doc['program']}  FIN {doc['fin']}"
     )
+    if doc["final_action"]:
+        out.print(
+            f"final action: {doc['final_action']} (officer action #{doc['final_officer_action_id']}, "
+            f"{doc['final_action_at']})"
+        )
     out.print(
         f"booked {c.get('decided_at')}; status {person.get('citizenship_status')}; "
         f"charges: "
