@@ -18,78 +18,33 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from ..cli.preamble import (
+    GuardedCommand,
+    Typer,
+    UrlOpt,
+    err,
+    fail,
+    open_engine,
+    open_input,
+    out,
+    read_session,
+)
 
 __all__ = ["register"]
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
-world_app = typer.Typer(
-    help="Synthetic world for tests, demos and benchmarks.", no_args_is_help=True
-)
-ident_app = typer.Typer(
-    help="Biometric galleries (IDENT and criminal history).", no_args_is_help=True
-)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+world_app = Typer(help="Synthetic world for tests, demos and benchmarks.")
+ident_app = Typer(help="Biometric galleries (IDENT and criminal history).")
 
 
 def _engine(url: str | None, *, require_head: bool = True):
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    from ..store.db import current_revision, database_url, display_url, head_revision, make_engine
-
-    try:
-        engine = make_engine(url or database_url())
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-    if require_head:
-        try:
-            current = current_revision(engine=engine)
-        except SQLAlchemyError as exc:
-            _fail(f"{display_url(engine.url)}: {type(exc).__name__}: {exc}")
-        if current != head_revision():
-            _fail(
-                f"{display_url(engine.url)} is at revision {current or '(none)'}, not "
-                f"{head_revision()}: run `securecomm db upgrade`"
-            )
-    return engine
-
-
-class _ReadSession:
-    """A read-only session: on SQLite a deferred transaction, which neither waits for nor
-    blocks a running worker (the store's default is BEGIN IMMEDIATE)."""
-
-    def __init__(self, engine) -> None:
-        from sqlalchemy.orm import Session
-
-        self.conn = engine.connect().execution_options(sqlite_begin="DEFERRED")
-        self.session = Session(bind=self.conn)
-
-    def __enter__(self):
-        return self.session
-
-    def __exit__(self, *exc) -> None:
-        self.session.close()
-        self.conn.close()
+    return open_engine(url, require_head=require_head, create=not require_head)
 
 
 def _settings(**overrides: Any):
@@ -100,16 +55,11 @@ def _settings(**overrides: Any):
         settings.schedule.check()
         return settings
     except SettingsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _open(path: str):
-    if path == "-":
-        return sys.stdin.buffer
-    p = Path(path)
-    if not p.is_file():
-        _fail(f"FILE: no such file {path!r}")
-    return p.open("rb")
+    return open_input(path, binary=True)
 
 
 # --------------------------------------------------------------------------- submit
@@ -271,7 +221,7 @@ def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
 
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             counts = stage_counts(session)
             cases = dict(
                 session.execute(
@@ -337,7 +287,7 @@ def world_seed(
             with session_factory(engine)() as session, session.begin():
                 counts = seed_world(session, world)
         except WorldExistsError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
         path, truth = world.write_bookings(out_file)
         settings = _settings()
         built = _rebuild(engine, settings, biographic_model)
@@ -425,7 +375,7 @@ def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
     agencies = agencies_for(engine.url, settings)
     rows = []
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             for g in agencies.galleries:
                 state = g._table_state(session)
                 subjects = session.scalar(select(func.count(func.distinct(g.subject_col)))) or 0
@@ -489,11 +439,11 @@ def cases_list(
     from ..store.models import CaseState, IdentityVerification
 
     if state is not None and state not in {s.value for s in CaseState}:
-        _fail(f"--state: one of {', '.join(s.value for s in CaseState)}")
+        fail(f"--state: one of {', '.join(s.value for s in CaseState)}")
     engine = _engine(url)
     rows = []
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             for case in repositories.list_cases(session, state=state, ori=ori, limit=limit):
                 d = repositories.latest_decision(session, case.case_id)
                 task = (
@@ -535,7 +485,7 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
 
     case = repositories.get_case(session, case_id)
     if case is None:
-        _fail(f"CASE_ID: no case {case_id!r}", 1)
+        fail(f"CASE_ID: no case {case_id!r}", 1)
     facts = repositories.list_case_facts(session, case_id)
     decisions = repositories.list_decisions(session, case_id)
     actions = session.scalars(
@@ -631,7 +581,7 @@ def cases_show(
 
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             doc = _case_document(session, case_id)
     finally:
         engine.dispose()
@@ -699,7 +649,7 @@ def _field_office(url: str | None, fn, *args, **kwargs):
         with session_factory(engine)() as session, session.begin():
             return fn(session, *args, **kwargs)
     except FieldOfficeError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     finally:
         engine.dispose()
 
@@ -730,7 +680,7 @@ def cases_decide(
     from .field_office import decide
 
     if accept == (override is not None):
-        _fail("give exactly one of --accept or --override ACTION")
+        fail("give exactly one of --accept or --override ACTION")
     outcome = _field_office(
         url, decide, case_id, officer=officer, accept=accept, override=override, reason=reason
     )
@@ -767,7 +717,7 @@ def cases_verify_identity(
     from .field_office import verify_identity
 
     if confirm is None:
-        _fail("give --confirm or --reject")
+        fail("give --confirm or --reject")
     outcome = _field_office(
         url, verify_identity, case_id, officer=officer, confirm=confirm, reason=reason
     )
@@ -801,7 +751,7 @@ def cases_facts(
         try:
             name, value = parse_fact(text)
         except FieldOfficeError as exc:
-            _fail(f"--fact: {exc}")
+            fail(f"--fact: {exc}")
         facts[name] = value
     settings = _settings()
     outcome = _field_office(
@@ -825,9 +775,7 @@ def cases_facts(
 
 # --------------------------------------------------------------------------- submissions
 
-submissions_app = typer.Typer(
-    help="Submissions: list them, re-queue failed ones.", no_args_is_help=True
-)
+submissions_app = Typer(help="Submissions: list them, re-queue failed ones.")
 _STATES = ("received", "processing", "completed", "failed")
 
 
@@ -857,14 +805,14 @@ def submissions_list(
     from ..store.repositories import list_submissions
 
     if state is not None and state not in _STATES:
-        _fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
+        fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
     if not 1 <= limit <= 100_000:
-        _fail(f"--limit: {limit} is outside 1-100000")
+        fail(f"--limit: {limit} is outside 1-100000")
     if fmt not in ("table", "json"):
-        _fail(f"--format: {fmt!r} is not table or json")
+        fail(f"--format: {fmt!r} is not table or json")
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             docs = [_submission_doc(r) for r in list_submissions(session, state=state, limit=limit)]
     finally:
         engine.dispose()
@@ -903,9 +851,9 @@ def submissions_retry(
     from ..store.repositories import retry_failed_submissions
 
     if bool(tcn) == all_failed:
-        _fail("give either --tcn T (one or more) or --all-failed")
+        fail("give either --tcn T (one or more) or --all-failed")
     if fmt not in ("table", "json"):
-        _fail(f"--format: {fmt!r} is not table or json")
+        fail(f"--format: {fmt!r} is not table or json")
     engine = _engine(url)
     try:
         from ..store.db import session_factory
@@ -914,7 +862,7 @@ def submissions_retry(
             try:
                 done = retry_failed_submissions(session, tcns=tcn or None, actor=actor)
             except (InputError, NotFoundError) as exc:
-                _fail(str(exc))
+                fail(str(exc))
             docs = [{**_submission_doc(r), "retried": retried} for r, retried in done]
     finally:
         engine.dispose()
@@ -933,16 +881,18 @@ def submissions_retry(
 
 
 def register(app: typer.Typer, cases_app: typer.Typer) -> None:
-    """Add the pipeline commands to ``app`` and the field-office ones to ``cases_app``."""
-    app.command("submit")(submit)
-    app.command("worker")(worker)
-    app.command("status")(status)
+    """Add the pipeline commands to ``app`` and the field-office ones to ``cases_app`` (as
+    guarded commands, whatever Typer class the host application is)."""
+    guarded = {"cls": GuardedCommand}
+    app.command("submit", **guarded)(submit)
+    app.command("worker", **guarded)(worker)
+    app.command("status", **guarded)(status)
     app.add_typer(world_app, name="world")
     app.add_typer(ident_app, name="ident")
     app.add_typer(submissions_app, name="submissions")
-    cases_app.command("list")(cases_list)
-    cases_app.command("show")(cases_show)
-    cases_app.command("decide")(cases_decide)
-    cases_app.command("approve")(cases_approve)
-    cases_app.command("verify-identity")(cases_verify_identity)
-    cases_app.command("facts")(cases_facts)
+    cases_app.command("list", **guarded)(cases_list)
+    cases_app.command("show", **guarded)(cases_show)
+    cases_app.command("decide", **guarded)(cases_decide)
+    cases_app.command("approve", **guarded)(cases_approve)
+    cases_app.command("verify-identity", **guarded)(cases_verify_identity)
+    cases_app.command("facts", **guarded)(cases_facts)

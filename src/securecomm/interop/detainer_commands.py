@@ -7,8 +7,9 @@ each command is one transaction. Times: ISO 8601; a time without an offset given
 detainer or a case is the holding facility's local time (its jurisdiction's time zone);
 ``--now`` needs an offset. Durations: ``4h``, ``90m``, ``1h30m``, ``2d``.
 
-Exit status: 0 done, 1 a domain error (illegal transition, unknown detainer or case, a
-database error), 2 a usage error (bad option value, timestamp or duration).
+Exit status (:mod:`securecomm.cli.preamble`): 0 done, 1 a domain error (illegal transition,
+unknown detainer or case), 2 a usage or configuration error (bad option value, timestamp or
+duration; a database that is unreachable, missing or not migrated).
 """
 
 from __future__ import annotations
@@ -17,38 +18,24 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from ..cli.preamble import Typer, UrlOpt, err, fail, out, transaction
 
 __all__ = ["detainers_app", "notices_app", "parse_duration", "register"]
 
-detainers_app = typer.Typer(
+detainers_app = Typer(
     help="Detainer lifecycle: release-eligible time, hold-until clock, custody, lift, expiry "
-    "(8 CFR 287.7(d)).",
-    no_args_is_help=True,
+    "(8 CFR 287.7(d))."
 )
-notices_app = typer.Typer(
-    help="Notices to law-enforcement agencies; the notice to the detained person.",
-    no_args_is_help=True,
-)
-
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+notices_app = Typer(help="Notices to law-enforcement agencies; the notice to the detained person.")
 
 T = TypeVar("T")
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who records this (audited).")]
 OriOpt = Annotated[str | None, typer.Option("--ori", help="Only this ORI.", show_default=False)]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most N rows.")]
@@ -64,11 +51,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -93,9 +75,9 @@ def _aware_now(text: str | None, option: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        _fail(f"{option}: not an ISO 8601 date-time: {text!r}")
+        fail(f"{option}: not an ISO 8601 date-time: {text!r}")
     if value.tzinfo is None or value.utcoffset() is None:
-        _fail(f"{option}: {text!r} has no UTC offset; give one, e.g. 2011-10-07T17:00-04:00 or Z")
+        fail(f"{option}: {text!r} has no UTC offset; give one, e.g. 2011-10-07T17:00-04:00 or Z")
     return value
 
 
@@ -108,32 +90,15 @@ def _local_time(text: str | None, timezone: str, option: str) -> datetime:
     try:
         return parse_release_time(text, timezone)
     except DetainerClockError as exc:
-        _fail(f"{option}: {exc}")
+        fail(f"{option}: {exc}")
 
 
 def _run(url: str | None, work: Callable[[Any], T]) -> T:
-    """Run ``work(session)`` in one transaction; map domain errors to exit status 1."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    from ..store.db import make_engine, session_scope
-    from ..store.errors import StoreError
+    """Run ``work(session)`` in one transaction; domain errors are exit status 1."""
     from .lifecycle import LifecycleError
     from .notices import NoticeError
 
-    try:
-        engine = make_engine(url) if url else make_engine()
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-    try:
-        with session_scope(engine) as session:
-            return work(session)
-    except (LifecycleError, NoticeError, StoreError) as exc:
-        _fail(str(exc), 1)
-    except SQLAlchemyError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        _fail(f"database: {first} (is it migrated? `securecomm db upgrade`)", 1)
-    finally:
-        engine.dispose()
+    return transaction(url, work, refused=(LifecycleError, NoticeError))
 
 
 def _zones(session) -> dict[str, ZoneInfo]:
@@ -219,7 +184,7 @@ def due_command(
     try:
         window = parse_duration(within)
     except ValueError as exc:
-        _fail(f"--within: {exc}")
+        fail(f"--within: {exc}")
     at = _aware_now(now, "--now")
 
     def work(session):
@@ -248,7 +213,7 @@ def list_command(
     from ..store.repositories import list_detainers
 
     if state is not None and state not in {s.value for s in DetainerState}:
-        _fail(f"--state: {state!r} is not one of {', '.join(s.value for s in DetainerState)}")
+        fail(f"--state: {state!r} is not one of {', '.join(s.value for s in DetainerState)}")
 
     def work(session):
         rows = list_detainers(session, state=state, ori=ori, limit=limit)
@@ -435,9 +400,9 @@ def disposition_command(
     from .lifecycle import CaseNotFoundError, record_disposition
 
     if disposition not in ("convicted", "dismissed", "acquitted"):
-        _fail(f"--disposition: {disposition!r} is not convicted, dismissed or acquitted")
+        fail(f"--disposition: {disposition!r} is not convicted, dismissed or acquitted")
     if charge < 0:
-        _fail(f"--charge: {charge} is negative; charges are numbered from 0")
+        fail(f"--charge: {charge} is negative; charges are numbered from 0")
 
     def work(session):
         case = session.get(CaseRecord, case_id)
@@ -573,7 +538,7 @@ def subject_text_command(
             code = notices.normalize_language(language)
             texts = {code: notices.subject_notice_for(kind, code)}
     except notices.NoticeError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for i, (code, text) in enumerate(texts.items()):
         if len(texts) > 1:
             out.print(("\n" if i else "") + f"[bold]== {code} ==[/]")

@@ -1,83 +1,112 @@
 """The ``securecomm`` command line: a thin Typer front over the packages.
 
 Scripts depend on ``decide``, ``policies`` and ``detainer hold-until``: keep their contract
-(arguments, output shape, exit status) stable.
+(arguments, output shape, exit status) stable. Errors, output formats and the database helpers
+every command shares are in :mod:`securecomm.cli.preamble` and :mod:`securecomm.cli.render`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .law.packs import PACKS, VariantError
+from .. import __version__
+from ..law.packs import PACKS
+from .preamble import DEBUG_KEY, Typer, err, fail, load_policy_or_fail, open_input, out
 
-app = typer.Typer(
+app = Typer(
     help="Secure Communities, as the 2011 Task Force recommended it be reformed: cited policy "
     "decisions, detainer clocks, policy what-if.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
 )
-detainer_app = typer.Typer(help="Detainer clock (8 CFR 287.7(d)).", no_args_is_help=True)
-cases_app = typer.Typer(help="Caseload files.", no_args_is_help=True)
-offenses_app = typer.Typer(help="Offense classification.", no_args_is_help=True)
+detainer_app = Typer(help="Detainer clock (8 CFR 287.7(d)).")
+cases_app = Typer(help="Caseload files.")
+offenses_app = Typer(help="Offense classification.")
 app.add_typer(detainer_app, name="detainer")
 app.add_typer(cases_app, name="cases")
 app.add_typer(offenses_app, name="offenses")
+
+#: Loggers of libraries that talk on the terminal (Splink's training notes, e.g. levels "not
+#: observed" in the data; Spark's gateway). Quiet unless --verbose.
+_CHATTY_LOGGERS = ("splink", "py4j", "pyspark", "numexpr", "faiss", "alembic", "httpx")
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """Library warnings and log lines stay off the terminal unless ``--verbose``: they are not
+    the user's to act on, and a library's message may quote data."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        warnings.simplefilter("default")
+        for name in _CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+        return
+    warnings.simplefilter("ignore")
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"securecomm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error (may show data).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show library warnings and log messages.")
+    ] = False,
+) -> None:  # fmt: skip
+    ctx.meta[DEBUG_KEY] = debug
+    _quiet_libraries(verbose)
 
 
 def _register_command_groups() -> None:
     """The store (db, audit), pipeline (submit, worker, cases list/show/decide ...) and detainer
     lifecycle (detainers, notices) groups live beside their packages."""
-    from .interop import commands as pipeline_commands
-    from .interop import detainer_commands
-    from .stats.commands import stats_app
-    from .store.commands import audit_app, db_app
-    from .synth.commands import synth_app
+    from ..interop import commands as pipeline_commands
+    from ..interop import detainer_commands
+    from ..stats.commands import stats_app
+    from ..store.commands import audit_app, db_app
+    from ..synth.commands import synth_app
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
     pipeline_commands.register(app, cases_app)
     detainer_commands.register(app)
-    app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
+    app.add_typer(
+        stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison."
+    )
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
 
 
 _register_command_groups()
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Pack name or variant YAML file.")]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 def _policy(name: str):
-    from .policy_files import load_policy
-
-    try:
-        return load_policy(name)
-    except VariantError as exc:
-        _fail(str(exc))
+    return load_policy_or_fail(name)
 
 
 def _open_input(path: str):
-    if path == "-":
-        return sys.stdin
-    p = Path(path)
-    if not p.is_file():
-        _fail(f"FILE: no such file {path!r}")
-    return p.open(encoding="utf-8", errors="replace")
+    return open_input(path)
 
 
 @app.command()
@@ -104,11 +133,11 @@ def decide(
     Invalid cases are reported on stderr naming the case and the field (and kept in --rejected);
     valid cases are still decided; the exit status is 1 if any case was rejected.
     """
-    from .case_files import iter_case_inputs
-    from .law.engine import CompiledPack, PolicyError
+    from ..case_files import iter_case_inputs
+    from ..law.engine import CompiledPack, PolicyError
 
     if fmt not in ("json", "table"):
-        _fail("--format: json or table")
+        fail("--format: json or table")
     compiled = CompiledPack(_policy(policy))
     decisions, bad = [], []
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
@@ -154,24 +183,24 @@ def explain(
     ] = None,
 ) -> None:
     """Explain one decision in plain language, with every rule and its citation."""
-    from .case_files import iter_case_inputs
-    from .explain import render_explanation
-    from .law.engine import CompiledPack, PolicyError
+    from ..case_files import iter_case_inputs
+    from ..explain import render_explanation
+    from ..law.engine import CompiledPack, PolicyError
 
     pack = _policy(policy)
     with _open_input(case_file) as stream:
         items = [i for i in iter_case_inputs(stream) if case_id is None or i.case_id == case_id]
     if not items:
-        _fail(f"CASE: no case{' ' + case_id if case_id else ''} found")
+        fail(f"CASE: no case{' ' + case_id if case_id else ''} found")
     if len(items) > 1:
-        _fail(f"CASE: {len(items)} cases in the file; choose one with --case-id")
+        fail(f"CASE: {len(items)} cases in the file; choose one with --case-id")
     item = items[0]
     if not item.ok:
-        _fail(item.describe())
+        fail(item.describe())
     try:
         decision = CompiledPack(pack).decide(item.case)
     except PolicyError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     render_explanation(out, pack, item.case, decision)
 
 
@@ -183,14 +212,14 @@ def policies(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """List the policy packs with their sources, rules and parameters."""
-    from .explain import pack_summary, render_pack
+    from ..explain import pack_summary, render_pack
 
     packs = [_policy(policy)] if policy else list(PACKS.values())
     if fmt == "json":
         sys.stdout.write(json.dumps([pack_summary(p) for p in packs], indent=2, default=str) + "\n")
         return
     if fmt != "table":
-        _fail("--format: table or json")
+        fail("--format: table or json")
     if policy:
         render_pack(out, packs[0])
         return
@@ -217,8 +246,8 @@ def hold_until(
     Only hours on business days count (8 CFR 287.7(d)): Friday 17:00 -> Tuesday 17:00.
     A timestamp without an offset is facility local time.
     """
-    from .law.detainer_clock import DetainerClockError, parse_release_time
-    from .law.detainer_clock import hold_until as compute
+    from ..law.detainer_clock import DetainerClockError, parse_release_time
+    from ..law.detainer_clock import hold_until as compute
 
     params = _policy(policy).parameters
     hours = hold_hours if hold_hours is not None else params["detainer.hold_hours"].value
@@ -246,7 +275,7 @@ def to_parquet(
 
     Rejected lines go to DST.rejected.jsonl with the field and reason; exit 1 if any.
     """
-    from .bulk.caseload import cases_to_parquet
+    from ..bulk.caseload import cases_to_parquet
 
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
@@ -267,7 +296,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a synthetic example caseload (Case v1 JSON Lines). Synthetic data only."""
-    from .synth.cases import generate_cases
+    from ..synth.cases import generate_cases
 
     lines = (json.dumps(c) + "\n" for c in generate_cases(n, seed))
     if output is None:
@@ -296,13 +325,13 @@ def evaluate(
     """
     from rich.progress import Progress
 
-    from .bulk.evaluate import evaluate_caseload
-    from .law.engine import PolicyError
+    from ..bulk.evaluate import evaluate_caseload
+    from ..law.engine import PolicyError
 
     if engine not in ("duckdb", "spark"):
-        _fail("--engine: duckdb or spark")
+        fail("--engine: duckdb or spark")
     if not caseload.is_file():
-        _fail(f"CASELOAD: no such file {str(caseload)!r}")
+        fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(packs) + 1)
@@ -313,10 +342,10 @@ def evaluate(
         try:
             result = evaluate_caseload(caseload, packs, out_dir, engine=engine, progress=step)
         except PolicyError as exc:
-            _fail(str(exc), code=1)
+            fail(str(exc), code=1)
         except ValueError as exc:
-            _fail(str(exc))
-    from .explain import render_evaluation
+            fail(str(exc))
+    from ..explain import render_evaluation
 
     render_evaluation(out, result)
 
@@ -325,8 +354,11 @@ def evaluate(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out/demo"),
     scale: Annotated[
-        str, typer.Option(help="small (FY2009-FY2012 at 0.2% of the national flow) or national "
-                          "(FY2012, every booking).")
+        str,
+        typer.Option(
+            help="small (FY2009-FY2012 at 0.2% of the national flow) or national "
+            "(FY2012, every booking)."
+        ),
     ] = "small",
     policy: PolicyOpt = "tfsc-2011",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same nation).")] = 2011,
@@ -342,14 +374,14 @@ def demo(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .demo import STAGES, DemoConfig, run_demo
-    from .explain import render_demo
+    from ..demo import STAGES, DemoConfig, run_demo
+    from ..explain import render_demo
 
     try:
         config = DemoConfig(out_dir=out_dir, scale=scale, policy=policy, seed=seed,
                             pipeline_sample=pipeline_sample)  # fmt: skip
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
         "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err) as progress:
@@ -379,14 +411,14 @@ def classify(
     policy: PolicyOpt = "tfsc-2011",
 ) -> None:
     """Classify one offense (DESIGN 3.1) and say why."""
-    from .law.flatten import fold_literal
-    from .law.ncic import NCIC_OFFENSES
-    from .law.offenses import classify_offense
+    from ..law.flatten import fold_literal
+    from ..law.ncic import NCIC_OFFENSES
+    from ..law.offenses import classify_offense
 
     if ncic not in NCIC_OFFENSES:
-        _fail(f"NCIC: {ncic!r} is not an NCIC offense code")
+        fail(f"NCIC: {ncic!r} is not an NCIC offense code")
     if severity not in ("infraction", "misdemeanor", "felony"):
-        _fail("--severity: infraction, misdemeanor or felony")
+        fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
     offense = {
         "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
@@ -403,8 +435,4 @@ def classify(
 
 
 def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    app(prog_name="securecomm")
