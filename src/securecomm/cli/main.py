@@ -15,11 +15,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from .. import __version__
 from ..law.packs import PACKS
-from .preamble import DEBUG_KEY, Typer, err, fail, load_policy_or_fail, open_input, out
+from .preamble import (
+    DEBUG_KEY,
+    Typer,
+    err,
+    fail,
+    load_policy_or_fail,
+    one_line,
+    open_input,
+    out,
+    writable_file,
+)
+from .render import Col, Format, FormatOpt, emit_document, emit_rows
 
 app = Typer(
     help="Secure Communities, as the 2011 Task Force recommended it be reformed: cited policy "
@@ -122,8 +132,9 @@ def decide(
     ],
     policy: PolicyOpt = "tfsc-2011",
     fmt: Annotated[
-        str, typer.Option("--format", help="json (one Decision v1 per line) or table.")
-    ] = "json",
+        Format,
+        typer.Option("--format", "-f", help="json (one Decision v1 per line), table or csv."),
+    ] = Format.json,
     rejected: Annotated[
         Path | None, typer.Option(help="Write rejected cases with their reasons here (JSON Lines).")
     ] = None,
@@ -136,10 +147,10 @@ def decide(
     from ..case_files import iter_case_inputs
     from ..law.engine import CompiledPack, PolicyError
 
-    if fmt not in ("json", "table"):
-        fail("--format: json or table")
     compiled = CompiledPack(_policy(policy))
     decisions, bad = [], []
+    if rejected is not None:
+        writable_file(rejected, "--rejected")
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
     with _open_input(file) as stream:
         for item in iter_case_inputs(stream):
@@ -149,7 +160,7 @@ def decide(
                 except PolicyError as exc:
                     item.errors = [{"field": "(policy)", "message": str(exc)}]
                 else:
-                    if fmt == "json":
+                    if fmt is Format.json:
                         sys.stdout.write(decision.model_dump_json() + "\n")
                     else:
                         decisions.append(decision)
@@ -160,13 +171,20 @@ def decide(
                 rejected_out.write(json.dumps(item.rejected_record()) + "\n")
     if rejected_out:
         rejected_out.close()
-    if fmt == "table":
-        table = Table("case", "action", "priority", "bases", "level", "supervisor", "LEA fields")
-        for d in decisions:
-            table.add_row(d.case_id, d.action.value, d.priority or "-", ", ".join(d.priority_bases),
-                          str(d.level or "-"), "yes" if d.requires_supervisor_approval else "",
-                          ", ".join(d.lea_disclosure.fields))  # fmt: skip
-        out.print(table)
+    if fmt is not Format.json:
+        rows = [
+            {"case_id": d.case_id, "action": d.action.value, "priority": d.priority,
+             "priority_bases": d.priority_bases, "level": d.level,
+             "supervisor": d.requires_supervisor_approval, "lea_fields": d.lea_disclosure.fields,
+             "policy": d.policy, "policy_version": d.policy_version}
+            for d in decisions
+        ]  # fmt: skip
+        columns = [
+            Col("case_id", "case", ident=True), Col("action"), Col("priority"),
+            Col("priority_bases", "bases"), Col("level"), Col("supervisor"),
+            Col("lea_fields", "LEA fields"),
+        ]  # fmt: skip
+        emit_rows(rows, columns, fmt)
     if bad:
         err.print(f"{len(bad)} case(s) rejected", highlight=False)
         raise typer.Exit(1)
@@ -181,8 +199,11 @@ def explain(
     case_id: Annotated[
         str | None, typer.Option(help="Which case, if the file holds several.")
     ] = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Explain one decision in plain language, with every rule and its citation."""
+    """Explain one decision in plain language, with every rule and its citation.
+
+    json: the Decision v1 document; csv: one row per reason (rule, text, citation)."""
     from ..case_files import iter_case_inputs
     from ..explain import render_explanation
     from ..law.engine import CompiledPack, PolicyError
@@ -201,7 +222,13 @@ def explain(
         decision = CompiledPack(pack).decide(item.case)
     except PolicyError as exc:
         fail(str(exc))
-    render_explanation(out, pack, item.case, decision)
+    if fmt is Format.json:
+        emit_document(decision.model_dump(mode="json"))
+    elif fmt is Format.csv:
+        reasons = [r.model_dump(mode="json") for r in decision.reasons]
+        emit_rows(reasons, [Col("rule"), Col("text"), Col("citation")], fmt)
+    else:
+        render_explanation(out, pack, item.case, decision)
 
 
 @app.command()
@@ -209,25 +236,29 @@ def policies(
     policy: Annotated[
         str | None, typer.Option("--policy", "-p", help="Show one pack in detail.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """List the policy packs with their sources, rules and parameters."""
     from ..explain import pack_summary, render_pack
 
     packs = [_policy(policy)] if policy else list(PACKS.values())
-    if fmt == "json":
-        sys.stdout.write(json.dumps([pack_summary(p) for p in packs], indent=2, default=str) + "\n")
+    if fmt is Format.json:
+        emit_document([pack_summary(p) for p in packs])
         return
-    if fmt != "table":
-        fail("--format: table or json")
-    if policy:
+    if policy and fmt is Format.table:
         render_pack(out, packs[0])
         return
-    table = Table("pack", "version", "title", "source", title="Policy packs")
-    for p in packs:
-        table.add_row(p.name, p.policy_version, p.title, p.citation)
-    out.print(table)
-    out.print("Details: securecomm policies --policy NAME  (or --format json)")
+    rows = [
+        {"name": p.name, "policy_version": p.policy_version, "title": p.title,
+         "citation": p.citation}
+        for p in packs
+    ]  # fmt: skip
+    columns = [
+        Col("name", "pack", ident=True), Col("policy_version", "version"), Col("title"),
+        Col("citation", "source"),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt, title="Policy packs",
+              footer="Details: securecomm policies --policy NAME  (or --format json)")  # fmt: skip
 
 
 @detainer_app.command("hold-until")
@@ -240,7 +271,12 @@ def hold_until(
     hold_hours: Annotated[
         float | None, typer.Option(help="Override detainer.hold_hours of the policy.")
     ] = None,
-) -> None:
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help="table, json or csv (default: one ISO 8601 "
+                     "hold-until time per line, the scripts' contract).", show_default=False),
+    ] = None,
+) -> None:  # fmt: skip
     """Print the hold-until time for each release-eligible timestamp, one per line.
 
     Only hours on business days count (8 CFR 287.7(d)): Friday 17:00 -> Tuesday 17:00.
@@ -250,18 +286,28 @@ def hold_until(
     from ..law.detainer_clock import hold_until as compute
 
     params = _policy(policy).parameters
+    if hold_hours is not None and not hold_hours > 0:
+        fail(f"--hold-hours: {hold_hours:g} is not a positive number of hours")
     hours = hold_hours if hold_hours is not None else params["detainer.hold_hours"].value
     exclude = params["detainer.exclude_non_business_days"].value
     failed = False
+    rows = []
     for text in timestamps:
         try:
             start = parse_release_time(text, timezone)
             end = compute(start, timezone, hold_hours=hours, exclude_non_business_days=exclude)
         except DetainerClockError as exc:
-            err.print(f"[red]error[/] {text!r}: {exc}", highlight=False)
+            err.print("[red]error[/] ", end="")
+            err.print(one_line(f"TIMESTAMPS: {text!r}: {exc}"), markup=False)
             failed = True
             continue
-        sys.stdout.write(end.isoformat() + "\n")
+        if fmt is None:
+            sys.stdout.write(end.isoformat() + "\n")
+        rows.append({"release_eligible_at": start.isoformat(), "hold_until": end.isoformat(),
+                     "timezone": timezone, "hold_hours": hours})  # fmt: skip
+    if fmt is not None:
+        columns = [Col("release_eligible_at", "release-eligible"), Col("hold_until", "hold until")]
+        emit_rows(rows, columns, fmt)
     if failed:
         raise typer.Exit(1)
 
@@ -409,8 +455,9 @@ def classify(
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,
     suspended: bool = False,
     policy: PolicyOpt = "tfsc-2011",
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Classify one offense (DESIGN 3.1) and say why."""
+    """Classify one offense and say why, with the citation of each category."""
     from ..law.flatten import fold_literal
     from ..law.ncic import NCIC_OFFENSES
     from ..law.offenses import classify_offense
@@ -427,6 +474,13 @@ def classify(
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,
     }  # fmt: skip
     found = classify_offense(offense, {k: p.value for k, p in pack.parameters.items()})
+    if fmt is Format.json:
+        emit_document({"ncic": ncic, "title": NCIC_OFFENSES[ncic], "severity": severity,
+                       "literal": literal, "policy": pack.name, "categories": found})  # fmt: skip
+        return
+    if fmt is Format.csv:
+        emit_rows(found, [Col("category"), Col("why"), Col("citation")], fmt)
+        return
     out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})")
     for f in found:
         out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False)

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..cli.preamble import (
     GuardedCommand,
@@ -34,10 +32,9 @@ from ..cli.preamble import (
     out,
     read_session,
 )
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["register"]
-
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 world_app = Typer(help="Synthetic world for tests, demos and benchmarks.")
 ident_app = Typer(help="Biometric galleries (IDENT and criminal history).")
@@ -72,7 +69,7 @@ def submit(
         int, typer.Option(min=1, max=100_000, help="Lines per transaction.")
     ] = 2000,
     source: Annotated[str | None, typer.Option(help="Name recorded with rejected lines.")] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Submit bookings (idempotent on the TCN). Rejected lines are kept with their reasons in
     the rejected-input store and listed on stderr; exit 1 if any line was rejected."""
@@ -95,8 +92,10 @@ def submit(
         err.print(
             f"... and {report.rejected - 50} more (securecomm keeps them all in the rejected store)"
         )
-    if fmt == "json":
-        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    if fmt is Format.json:
+        emit_document(report.to_dict())
+    elif fmt is Format.csv:
+        emit_rows([report.to_dict()], [], fmt)
     else:
         out.print(
             f"{report.read} line(s) read: {report.accepted} accepted, {report.duplicates} "
@@ -127,7 +126,7 @@ def worker(
     ] = False,
     max_batches: Annotated[int | None, typer.Option(help="Stop after N batches.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Process submissions through the pipeline's stages in micro-batches.
 
@@ -155,8 +154,10 @@ def worker(
     finally:
         engine.dispose()
     total = sum(report.processed.values())
-    if fmt == "json":
-        sys.stdout.write(json.dumps({**report.to_dict(), "stages": counts}) + "\n")
+    if fmt is Format.json:
+        emit_document({**report.to_dict(), "stages": counts})
+    elif fmt is Format.csv:
+        emit_rows([{**report.to_dict(), "stages": counts}], [], fmt)
     else:
         out.print(
             f"{report.batches} batch(es), {total} stage step(s) in {report.elapsed:.1f} s; "
@@ -212,7 +213,7 @@ def _run_with_progress(engine, settings, batch_size, until_idle, max_batches):
         )  # fmt: skip
 
 
-def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
+def status(url: UrlOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Submissions per pipeline stage, open verification tasks, cases per state."""
     from sqlalchemy import func, select
 
@@ -244,8 +245,16 @@ def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
         "verification_tasks": {k.value: v for k, v in tasks.items()},
         "rejected_inputs": rejected,
     }
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
+        return
+    if fmt is Format.csv:
+        rows = [
+            {"section": title, "key": k, "count": v}
+            for title, values in doc.items()
+            for k, v in (sorted(values.items()) if isinstance(values, dict) else [("", values)])
+        ]
+        emit_rows(rows, [Col("section"), Col("key"), Col("count")], fmt)
         return
     for title, values in doc.items():
         if isinstance(values, dict):
@@ -363,7 +372,7 @@ def ident_rebuild(
 
 
 @ident_app.command("stats")
-def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
+def ident_stats(url: UrlOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Gallery files, sizes, freshness against the tables, and the match thresholds."""
     from sqlalchemy import func, select
 
@@ -403,14 +412,17 @@ def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
         "min_template_quality": settings.min_template_quality,
         "biographic_model": str(paths["biographic"]) if paths["biographic"].is_file() else None,
     }
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
         return
-    table = Table("table", "templates", "subjects", "in gallery", "index", "fresh", "file")
-    for r in rows:
-        table.add_row(r["table"], str(r["templates"]), str(r["subjects"]), str(r["gallery_count"]),
-                      str(r["index"]), "yes" if r["fresh"] else "no (rebuilt on next use)", r["path"])  # fmt: skip
-    out.print(table)
+    columns = [
+        Col("table"), Col("templates"), Col("subjects"), Col("gallery_count", "in gallery"),
+        Col("index"), Col("fresh", show=lambda v: "yes" if v else "no (rebuilt on next use)"),
+        Col("path", "file", ident=True),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt)
+    if fmt is Format.csv:
+        return
     out.print(
         f"match >= {policy.match_threshold}; verification band [{policy.verification_band_low}, "
         f"{policy.match_threshold}); usable template quality >= {settings.min_template_quality}"
@@ -432,7 +444,7 @@ def cases_list(
     ori: Annotated[str | None, typer.Option(help="Only this ORI.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Field-office worklist: cases oldest first, with the recommendation."""
     from ..store import repositories
@@ -463,18 +475,12 @@ def cases_list(
                 )  # fmt: skip
     finally:
         engine.dispose()
-    if fmt == "json":
-        for r in rows:
-            sys.stdout.write(json.dumps(r) + "\n")
-        return
-    table = Table(
-        "case", "ori", "state", "opened (UTC)", "recommendation", "policy", "supervisor", "identity"
-    )
-    for r in rows:
-        table.add_row(r["case_id"], r["ori"], r["state"], r["opened_at"][:19], r["recommendation"] or "-",
-                      r["policy"] or "-", "yes" if r["supervisor"] else "", r["verification"] or "")  # fmt: skip
-    out.print(table)
-    out.print(f"{len(rows)} case(s)")
+    columns = [
+        Col("case_id", "case", ident=True), Col("ori", ident=True), Col("state"),
+        Col("opened_at", "opened (UTC)", show=lambda v: v[:19]), Col("recommendation"),
+        Col("policy"), Col("supervisor"), Col("verification", "identity", show=lambda v: v or ""),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt, footer=f"{len(rows)} case(s)")
 
 
 def _case_document(session, case_id: str) -> dict[str, Any]:
@@ -574,7 +580,7 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
 def cases_show(
     case_id: Annotated[str, typer.Argument(help="The case id (C-<TCN>).")],
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """A case: the facts, the recommendation with its cited reasons, officer and supervisor
     actions, identity verification, detainers, notices and the case's audit entries."""
@@ -585,8 +591,11 @@ def cases_show(
             doc = _case_document(session, case_id)
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
+        return
+    if fmt is Format.csv:  # the case's audit trail, one row per entry
+        emit_rows(doc["audit"], [Col("seq"), Col("recorded_at"), Col("actor"), Col("event_type")], fmt)
         return
     c = doc["case"]
     person = c.get("person", {})
@@ -634,10 +643,10 @@ def cases_show(
         )
     for n in doc["notices"]:
         out.print(f"[bold]notice[/] #{n['id']} {n['kind']} to {n['ori']} at {n['created_at']}")
-    table = Table("seq", "recorded (UTC)", "actor", "event")
-    for e in doc["audit"]:
-        table.add_row(str(e["seq"]), e["recorded_at"][:19], e["actor"], e["event_type"])
-    out.print(table)
+    emit_rows(doc["audit"], [
+        Col("seq"), Col("recorded_at", "recorded (UTC)", show=lambda v: v[:19]), Col("actor"),
+        Col("event_type", "event"),
+    ], fmt)  # fmt: skip
 
 
 def _field_office(url: str | None, fn, *args, **kwargs):
@@ -654,9 +663,9 @@ def _field_office(url: str | None, fn, *args, **kwargs):
         engine.dispose()
 
 
-def _print_outcome(outcome, fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(outcome.to_dict()) + "\n")
+def _print_outcome(outcome, fmt: Format) -> None:
+    if fmt is not Format.table:
+        _emit_outcome(outcome, fmt)
         return
     out.print(
         f"{outcome.case_id}: {outcome.state.value}"
@@ -666,6 +675,13 @@ def _print_outcome(outcome, fmt: str) -> None:
         out.print(f"  needs a supervisor: {r}")
 
 
+def _emit_outcome(outcome, fmt: Format) -> None:
+    if fmt is Format.json:
+        emit_document(outcome.to_dict())
+    else:
+        emit_rows([outcome.to_dict()], [], fmt)
+
+
 def cases_decide(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
     officer: Annotated[str, typer.Option(help="The deciding officer (audited).")],
@@ -673,7 +689,7 @@ def cases_decide(
     override: Annotated[str | None, typer.Option(help="Override with this action instead.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (mandatory for an override).")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Accept the recommendation, or override it with a mandatory reason. An override that
     removes a safeguard (or any decision on a supervisor-flagged case) waits for a supervisor."""
@@ -693,7 +709,7 @@ def cases_approve(
     deny: Annotated[bool, typer.Option("--deny", help="Deny instead (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Approve (or deny) the officer decision waiting for a supervisor."""
     from .field_office import approve
@@ -711,7 +727,7 @@ def cases_verify_identity(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Confirm or reject a band, ambiguous or biographic identity match."""
     from .field_office import verify_identity
@@ -739,7 +755,7 @@ def cases_facts(
     ],
     officer: Annotated[str, typer.Option(help="The recording officer (audited).")],
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Record facts the repositories do not hold (certifications, interview findings, the
     person's claim) and re-compute the recommendation while no officer has decided; a case
@@ -757,8 +773,8 @@ def cases_facts(
     outcome = _field_office(
         url, record_facts, case_id, facts, source=source, officer=officer, settings=settings
     )
-    if fmt == "json":
-        sys.stdout.write(json.dumps(outcome.to_dict()) + "\n")
+    if fmt is not Format.table:
+        _emit_outcome(outcome, fmt)
         return
     recorded = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in outcome.facts.items())
     out.print(f"{outcome.case_id}: recorded {recorded}")
@@ -799,7 +815,7 @@ def submissions_list(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (1-100000).")] = 100,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Submissions oldest first; --state failed shows the stage each failed in and why."""
     from ..store.repositories import list_submissions
@@ -808,25 +824,18 @@ def submissions_list(
         fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
     if not 1 <= limit <= 100_000:
         fail(f"--limit: {limit} is outside 1-100000")
-    if fmt not in ("table", "json"):
-        fail(f"--format: {fmt!r} is not table or json")
     engine = _engine(url)
     try:
         with read_session(engine) as session:
             docs = [_submission_doc(r) for r in list_submissions(session, state=state, limit=limit)]
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(docs) + "\n")
-        return
-    table = Table("TCN", "ORI", "state", "stage", "received", "error")
-    for d in docs:
-        table.add_row(
-            d["tcn"], d["ori"], d["state"], d["stage"], d["received_at"][:19],
-            (d["error"] or "")[:80],
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(docs)} submission(s)")
+    columns = [
+        Col("tcn", "TCN", ident=True), Col("ori", "ORI", ident=True), Col("state"), Col("stage"),
+        Col("received_at", "received", show=lambda v: v[:19]),
+        Col("error", show=lambda v: v or ""),
+    ]  # fmt: skip
+    emit_rows(docs, columns, fmt, footer=f"{len(docs)} submission(s)")
 
 
 @submissions_app.command("retry")
@@ -841,7 +850,7 @@ def submissions_retry(
         str, typer.Option("--actor", help="Who re-queues them (audited).")
     ] = "operator",
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Re-queue failed submissions in the stage they failed in (audited as
     submission.retried); the next `securecomm worker` run picks them up.
@@ -852,8 +861,6 @@ def submissions_retry(
 
     if bool(tcn) == all_failed:
         fail("give either --tcn T (one or more) or --all-failed")
-    if fmt not in ("table", "json"):
-        fail(f"--format: {fmt!r} is not table or json")
     engine = _engine(url)
     try:
         from ..store.db import session_factory
@@ -866,8 +873,8 @@ def submissions_retry(
             docs = [{**_submission_doc(r), "retried": retried} for r, retried in done]
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(docs) + "\n")
+    if fmt is not Format.table:
+        emit_rows(docs, [Col("tcn"), Col("retried"), Col("state"), Col("stage")], fmt)
         return
     for d in docs:
         if d["retried"]:

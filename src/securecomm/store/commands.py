@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["audit_app", "db_app"]
 
@@ -88,6 +89,7 @@ def audit_verify(
             "`securecomm audit checkpoint --json`); each must still match."
         ),
     ] = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Verify the audit log: hashes, chain, sequence, head and checkpoints. Exit 1 if tampered.
 
@@ -109,6 +111,24 @@ def audit_verify(
             report = verify(session, key=audit_key_from_env(), trusted_heads=heads)
     finally:
         engine.dispose()
+    if fmt is not Format.table:
+        problems = [
+            {"seq": p.seq, "kind": p.kind, "detail": p.detail}
+            for p in report.problems
+        ]
+        if fmt is Format.json:
+            emit_document({
+                "ok": report.ok, "summary": report.summary(), "entries": report.entries,
+                "head_size": report.head_size, "root_hash": report.root_hash,
+                "checkpoints_checked": report.checkpoints_checked,
+                "trusted_heads_checked": report.trusted_heads_checked,
+                "signatures_checked": report.signatures_checked, "problems": problems,
+            })  # fmt: skip
+        else:
+            emit_rows(problems, [Col("seq"), Col("kind"), Col("detail")], fmt)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     if report.ok:
         out.print(f"[green]OK[/]: {report.summary()}")
         if report.trusted_heads_checked:
