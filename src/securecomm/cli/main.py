@@ -29,6 +29,7 @@ from .preamble import (
     out,
     writable_file,
 )
+from .preamble import rejected as rejected_line
 from .render import Col, Format, FormatOpt, emit_document, emit_rows
 
 app = Typer(
@@ -166,7 +167,7 @@ def decide(
                         decisions.append(decision)
                     continue
             bad.append(item)
-            err.print(f"[red]rejected[/] {item.describe()}", highlight=False, markup=True)
+            rejected_line(item.describe())
             if rejected_out:
                 rejected_out.write(json.dumps(item.rejected_record()) + "\n")
     if rejected_out:

@@ -45,6 +45,7 @@ __all__ = [
     "open_input",
     "out",
     "read_session",
+    "rejected",
     "transaction",
 ]
 
@@ -96,6 +97,14 @@ def _debug(ctx: typer.Context | None) -> bool:
     if os.environ.get(ENV_DEBUG, "").strip() not in ("", "0"):
         return True
     return bool(ctx is not None and ctx.meta.get(DEBUG_KEY))
+
+
+def rejected(description: str) -> None:
+    """One rejected input on stderr: ``rejected LINE...``; the description (which quotes
+    identifiers the sender gave) is printed without markup and with control characters
+    escaped."""
+    err.print("[red]rejected[/] ", end="")
+    err.print(one_line(description), markup=False)
 
 
 def report(exc: CliError) -> None:

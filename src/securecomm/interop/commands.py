@@ -31,6 +31,7 @@ from ..cli.preamble import (
     open_input,
     out,
     read_session,
+    rejected,
 )
 from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
@@ -87,7 +88,7 @@ def submit(
     finally:
         engine.dispose()
     for r in report.rejections[:50]:
-        err.print(f"[red]rejected[/] {r.describe()}")
+        rejected(r.describe())
     if report.rejected > 50:
         err.print(
             f"... and {report.rejected - 50} more (securecomm keeps them all in the rejected store)"
