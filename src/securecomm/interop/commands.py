@@ -140,7 +140,7 @@ def worker(
     try:
         Fault.from_env()  # test-only fault injection: a malformed value is a usage error
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     engine = _engine(url)
     settings = _settings(auto_accept=True if auto_accept else None)
     from ..store.db import session_factory
@@ -697,7 +697,13 @@ def _emit_outcome(outcome, fmt: Format) -> None:
 
 def cases_decide(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    officer: Annotated[str, typer.Option(help="The deciding officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The deciding officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     accept: Annotated[bool, typer.Option("--accept", help="Accept the recommendation.")] = False,
     override: Annotated[str | None, typer.Option(help="Override with this action instead.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (mandatory for an override).")] = None,
@@ -718,7 +724,13 @@ def cases_decide(
 
 def cases_approve(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    supervisor: Annotated[str, typer.Option(help="The approving supervisor: a second user.")],
+    supervisor: Annotated[
+        str,
+        typer.Option(
+            "--as", "--supervisor",
+            help="The approving supervisor: a registered ice_supervisor other than the officer.",
+        ),
+    ],
     deny: Annotated[bool, typer.Option("--deny", help="Deny instead (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
@@ -733,7 +745,13 @@ def cases_approve(
 
 def cases_verify_identity(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    officer: Annotated[str, typer.Option(help="The examining officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The examining officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     confirm: Annotated[
         bool | None,
         typer.Option("--confirm/--reject", help="Confirm or reject the candidate identity."),
@@ -766,7 +784,13 @@ def cases_facts(
     source: Annotated[
         str, typer.Option(help="Who asserted it, e.g. 'Form I-918 Supplement B, APD'.")
     ],
-    officer: Annotated[str, typer.Option(help="The recording officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The recording officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     url: UrlOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:

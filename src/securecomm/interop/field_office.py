@@ -24,8 +24,9 @@ Never against a citizen
     ``case.action_refused`` (:func:`run_audited` writes the refusal after the step's rollback).
 
 Supervisor (:func:`approve`)
-    Only a *second* user may approve or deny: the supervisor's name must differ from the
-    officer's whose decision waits (compared case-insensitively). Approval records the approved
+    Only a *second* user may approve or deny: the supervisor (a registered ``ice_supervisor``)
+    must be another registered identity than the officer whose decision waits (compared by
+    the registry's confusable skeleton, so no spelling of the same name passes). Approval records the approved
     action as the final action and releases the case; denial (with a reason) sends it back to
     the officer (no final action).
 
@@ -45,6 +46,14 @@ Case facts (:func:`record_facts`)
     officer then decides on. After an officer decided (``awaiting_supervisor``, ``acted``,
     ``closed``) it is refused: the officer overrides instead. Facts for a case not yet opened
     are kept and read when the booking's case is assembled.
+
+Who acts
+    Every step names the acting person (``--as USER`` on the command line): a registered,
+    active user of :mod:`securecomm.users` with role ``ice_officer`` or ``ice_supervisor``
+    (approval: ``ice_supervisor``). Unknown, disabled, look-alike and wrong-role names are
+    refused; the registered name is what the audit log records. The simulated officers of the
+    synthetic world act as the reserved system actor ``auto-accept`` (no person can register
+    it), through the pipeline, not through these functions.
 
 Every step is one transaction (the caller's session), audited: ``officer.<kind>`` (by the
 store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
@@ -66,7 +75,6 @@ from ..law.schema import Action, Case, Decision
 from ..store import audit, repositories
 from ..store.errors import InputError
 from ..store.models import (
-    ACTOR_MAX,
     CaseRecord,
     CaseState,
     DecisionRecord,
@@ -79,6 +87,7 @@ from ..store.models import (
     VerificationState,
 )
 from ..store.types import check_text
+from ..users.names import same_person
 from .adapters import merge_flags
 from .final_action import REFUSED_EVENT, citizen_refusal, citizenship_of
 
@@ -86,9 +95,10 @@ if TYPE_CHECKING:
     from .settings import PipelineSettings
 
 __all__ = [
-    "RESERVED_ACTORS",
+    "OFFICER_ROLES",
     "SAFEGUARD_RULES",
     "SEVERITY",
+    "SUPERVISOR_ROLES",
     "ActionRefused",
     "FactsOutcome",
     "FieldOfficeError",
@@ -121,8 +131,6 @@ SAFEGUARD_RULES: dict[str, str] = {
     "actions.pep.not-a-transfer-priority": "PEP: no detainer for a case that is not a transfer priority",
 }  # fmt: skip
 PROTECTED_FINDING = "protections.protected-person"
-#: Names the pipeline itself acts under: no person may use them.
-RESERVED_ACTORS = frozenset({"auto-accept", "policy-engine", "pipeline", "detainer-clock"})
 REASON_MAX = 10_000
 
 
@@ -246,17 +254,23 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return at.astimezone(UTC)
 
 
-def _person(field: str, name: object) -> str:
+#: Who may take each step: registered users of these roles (``securecomm users add``).
+OFFICER_ROLES = ("ice_officer", "ice_supervisor")
+SUPERVISOR_ROLES = ("ice_supervisor",)
+
+
+def _person(session: Session, field: str, name: object, roles: tuple[str, ...]) -> str:
+    """The registered, active user acting (``--as USER``) -> their registered name, which is
+    what the audit log records. Unknown, disabled, look-alike or wrong-role names are refused
+    (:func:`securecomm.users.service.require_user`); the system's own actors are not users."""
+    from ..users.service import UserError, require_user
+
+    if not isinstance(name, str) or not name.strip():
+        raise FieldOfficeError(f"{field}: give the acting user's registered name")
     try:
-        check_text(field, name, min_length=1, max_length=ACTOR_MAX)
-    except ValueError as exc:
+        return require_user(session, name, roles=roles, field=field).name
+    except UserError as exc:
         raise FieldOfficeError(str(exc)) from None
-    assert isinstance(name, str)
-    if not name.strip():
-        raise FieldOfficeError(f"{field}: must not be blank")
-    if name.strip().lower() in RESERVED_ACTORS:
-        raise FieldOfficeError(f"{field}: {name!r} is reserved for the pipeline itself")
-    return name.strip()
 
 
 def _reason(reason: object, *, required: bool, what: str) -> str | None:
@@ -333,7 +347,7 @@ def decide(
     at: dt.datetime | None = None,
 ) -> Outcome:
     """An officer accepts the recommendation or overrides it (see the module docstring)."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     if accept == (override is not None):
         raise FieldOfficeError(
             "choose one: accept the recommendation, or override it with an action"
@@ -412,13 +426,13 @@ def approve(
 ) -> Outcome:
     """A supervisor -- a second user -- approves (or denies, with a reason) the decision
     waiting on a case."""
-    supervisor = _person("supervisor", supervisor)
+    supervisor = _person(session, "supervisor", supervisor, SUPERVISOR_ROLES)
     now = _now(at)
     case = _lock_case(session, case_id)
     if case.state is not CaseState.awaiting_supervisor:
         raise FieldOfficeError(f"case {case_id!r} is {case.state.value}, not awaiting a supervisor")
     pending = _pending_officer_action(session, case_id)
-    if pending.officer.strip().casefold() == supervisor.casefold():
+    if same_person(pending.officer, supervisor):  # one registered identity, look-alikes too
         raise FieldOfficeError(
             f"supervisor: {supervisor!r} made the decision awaiting approval; a supervisor's "
             "approval must come from a second user"
@@ -457,7 +471,7 @@ def verify_identity(
     at: dt.datetime | None = None,
 ) -> Outcome:
     """An examiner confirms or rejects the identity of a band / ambiguous / biographic match."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     now = _now(at)
     case = _lock_case(session, case_id)
     task = session.scalar(
@@ -564,7 +578,7 @@ def record_facts(
 
     ``settings``: the pipeline settings whose policy schedule the decide stage uses; needed
     when the case has a recommendation to re-compute. Errors name the field."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     if not isinstance(facts, Mapping) or not facts:
         raise FieldOfficeError("facts: give at least one fact")
     now = _now(at)
