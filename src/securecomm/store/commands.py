@@ -111,49 +111,209 @@ def db_current(url: UrlOpt = None) -> None:
     out.print(f"{display_url(engine.url)}: revision [bold]{current or '(none)'}[/] {state}")
 
 
+def _settings():
+    from .treeheads import AuditConfigError, settings
+
+    try:
+        return settings()
+    except AuditConfigError as exc:
+        _fail(str(exc))
+
+
+def _read_heads(paths: list[Path], option: str, *, lines: bool):
+    """Heads from files: one JSON document per file (``--since``) or one per line
+    (``--trusted``)."""
+    from .treeheads import SignedTreeHead
+
+    heads = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{option} {path}: {exc.strerror}")
+        try:
+            if lines:
+                heads += [
+                    SignedTreeHead.from_json(line, f"{option} {path} line {n}")
+                    for n, line in enumerate(text.splitlines(), 1)
+                    if line.strip()
+                ]
+            else:
+                heads.append(SignedTreeHead.from_json(text, f"{option} {path}"))
+        except ValueError as exc:
+            _fail(str(exc))
+    return heads
+
+
 @audit_app.command("verify")
 def audit_verify(
     url: UrlOpt = None,
-    trusted: Annotated[
-        Path | None,
+    data: Annotated[
+        bool,
         typer.Option(
-            help="Tree heads kept outside the database (JSON lines from "
-            "`securecomm audit checkpoint --json`); each must still match."
+            "--data",
+            help="Also recompute every audited row (decisions, officer actions, detainers, "
+            "notices, case facts, users ...) against the state the log records.",
+        ),
+    ] = False,
+    since: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--since",
+            help="A tree head kept outside the database (from `audit head --out` or the "
+            "witness directory): check its signature and prove the log extends it. Repeatable.",
         ),
     ] = None,
+    trusted: Annotated[
+        Path | None,
+        typer.Option(help="Tree heads kept outside the database, one JSON object per line."),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The log's Ed25519 public key (PEM) heads must be signed by "
+            "(default: $SECURECOMM_AUDIT_PUBLIC_KEY or the signing key's).",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
-    """Verify the audit log: hashes, chain, sequence, head and checkpoints. Exit 1 if tampered.
-
-    Checkpoint signatures are checked when SECURECOMM_AUDIT_KEY is set.
+    """Verify the audit log: hashes, chain, sequence, head and signed tree heads; with
+    --data every audited row; with --since a head kept elsewhere. Exit 1 if anything fails.
     """
-    from .audit import TreeHead, audit_key_from_env, verify
-    from .db import session_factory
+    import json
 
-    heads = []
-    if trusted is not None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .audit import verify
+    from .dataverify import verify_data, verify_since
+    from .db import display_url, session_factory
+    from .errors import AuditError
+    from .treeheads import AuditConfigError, load_public_key
+
+    if fmt not in ("text", "json"):
+        _fail("--format: text or json")
+    heads = _read_heads(list(since or []), "--since", lines=False)
+    trusted_heads = _read_heads([trusted], "--trusted", lines=True) if trusted else []
+    key = _settings().public_key
+    if public_key is not None:
         try:
-            lines = trusted.read_text(encoding="utf-8").splitlines()
-            heads = [TreeHead.from_json(line) for line in lines if line.strip()]
-        except (OSError, ValueError, KeyError) as exc:
-            _fail(f"--trusted: {exc}")
+            key = load_public_key(str(public_key), "--public-key")
+        except AuditConfigError as exc:
+            _fail(str(exc))
     engine = _engine(url)
     try:
         _require_head(engine)
         with session_factory(engine)() as session:
-            report = verify(session, key=audit_key_from_env(), trusted_heads=heads)
+            report = verify(session, key=key, trusted_heads=[*trusted_heads, *heads])
+            data_report = verify_data(session) if data else None
+            head_reports = [verify_since(session, h, public_key=key) for h in heads]
+    except (SQLAlchemyError, AuditError) as exc:
+        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
+    ok = report.ok and (data_report is None or data_report.ok) and all(h.ok for h in head_reports)
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "log": {
+                        "ok": report.ok,
+                        "entries": report.entries,
+                        "root_hash": report.root_hash,
+                        "checkpoints_checked": report.checkpoints_checked,
+                        "signatures_checked": report.signatures_checked,
+                        "problems": [
+                            {"seq": p.seq, "kind": p.kind, "detail": p.detail}
+                            for p in report.problems
+                        ],
+                    },
+                    "data": data_report.to_dict() if data_report is not None else None,
+                    "since": [h.to_dict() for h in head_reports],
+                },
+                indent=2,
+            )
+        )
+        if not ok:
+            raise typer.Exit(1)
+        return
     if report.ok:
         out.print(f"[green]OK[/]: {report.summary()}")
         if report.trusted_heads_checked:
             out.print(f"{report.trusted_heads_checked} trusted tree head(s) consistent")
-        return
-    err.print(f"[bold red]{report.summary()}[/]")
-    for problem in report.problems[:20]:
-        err.print(f"  - {problem}")
-    if len(report.problems) > 20:
-        err.print(f"  … and {len(report.problems) - 20} more")
-    raise typer.Exit(1)
+    else:
+        err.print(f"[bold red]{report.summary()}[/]")
+        for problem in report.problems[:20]:
+            err.print(f"  - {problem}")
+        if len(report.problems) > 20:
+            err.print(f"  … and {len(report.problems) - 20} more")
+    for h in head_reports:
+        if h.ok:
+            out.print(f"[green]OK[/]: {h.summary()}")
+        else:
+            err.print(f"[bold red]TAMPERED[/]: {h.summary()}")
+    if data_report is not None:
+        if not report.ok:
+            err.print("(the row states below come from a log that fails verification)")
+        if data_report.ok:
+            out.print(f"[green]OK[/]: {data_report.summary()}")
+        else:
+            err.print(f"[bold red]{data_report.summary()}[/]")
+            for problem in data_report.problems[:50]:
+                err.print(f"  - {problem}")
+            if len(data_report.problems) > 50:
+                err.print(f"  … and {len(data_report.problems) - 50} more (--format json)")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _take_head(url: str | None):
+    """Verify the log and store (or find) a tree head at its current size -> its document."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .audit import checkpoint, head_of
+    from .db import display_url, session_factory
+    from .errors import AuditError
+
+    st = _settings()
+    engine = _engine(url)
+    try:
+        _require_head(engine)
+        with session_factory(engine)() as session, session.begin():
+            try:
+                cp = checkpoint(session, key=st.signing_key, witness_dir=st.witness_dir)
+            except AuditError as exc:
+                err.print(f"[bold red]{exc}[/]")
+                raise typer.Exit(1) from None
+            head = head_of(cp)
+    except SQLAlchemyError as exc:
+        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+    finally:
+        engine.dispose()
+    return head
+
+
+@audit_app.command("head")
+def audit_head(
+    url: UrlOpt = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the head (JSON) to this file, to keep elsewhere."),
+    ] = None,
+) -> None:
+    """Verify the log and print its signed tree head (taking one at the current size if none
+    exists): size, Merkle root, time, Ed25519 signature, key id. Keep it outside the database
+    and pass it to `audit verify --since` later. Signed when SECURECOMM_AUDIT_SIGNING_KEY is set.
+    """
+    head = _take_head(url)
+    text = head.to_json()
+    if out_path is not None:
+        try:
+            out_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"--out {out_path}: {exc.strerror}")
+    typer.echo(text, nl=False)
 
 
 @audit_app.command("checkpoint")
@@ -163,32 +323,37 @@ def audit_checkpoint(
         bool, typer.Option("--json", help="Print the tree head as one JSON line (to publish).")
     ] = False,
 ) -> None:
-    """Verify the log, then record a tree head (size, Merkle root, time) as a checkpoint.
+    """Verify the log, then record a tree head (size, Merkle root, time; Ed25519-signed when
+    SECURECOMM_AUDIT_SIGNING_KEY is set). One JSON line with --json, for `verify --trusted`."""
+    import json
 
-    Signed (HMAC-SHA256) when SECURECOMM_AUDIT_KEY is set. Keep a copy outside the database
-    and pass it to `audit verify --trusted` later.
-    """
-    from .audit import TreeHead, audit_key_from_env, checkpoint
-    from .db import session_factory
-    from .errors import AuditError
-
-    engine = _engine(url)
-    try:
-        _require_head(engine)
-        with session_factory(engine)() as session, session.begin():
-            try:
-                cp = checkpoint(session, key=audit_key_from_env())
-            except AuditError as exc:
-                err.print(f"[bold red]{exc}[/]")
-                raise typer.Exit(1) from None
-            head = TreeHead(cp.tree_size, cp.root_hash, cp.created_at, cp.signature)
-    finally:
-        engine.dispose()
+    head = _take_head(url)
     if as_json:
-        typer.echo(head.to_json())
+        typer.echo(json.dumps(head.to_dict(), sort_keys=True))
     else:
         signed = "signed" if head.signature else "unsigned"
         out.print(
             f"checkpoint: {head.tree_size} entries, root [bold]{head.root_hash}[/], "
-            f"{head.created_at.isoformat() if head.created_at else ''} ({signed})"
+            f"{head.created_at.isoformat()} ({signed})"
         )
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out_path: Annotated[
+        Path,
+        typer.Option("--out", help="Private key file to create (PEM, mode 0600); PATH.pub too."),
+    ],
+) -> None:
+    """Create an Ed25519 key for signing tree heads. Keep the private key out of the
+    repository and the database host's backups; publish PATH.pub to those who keep heads."""
+    from .treeheads import AuditConfigError, generate_key
+
+    try:
+        private, public, kid = generate_key(out_path)
+    except AuditConfigError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--out {out_path}: {exc.strerror}")
+    out.print(f"private key: {private} (mode 600)\npublic key:  {public}\nkey id:      {kid}")
+    out.print(f"use it: export SECURECOMM_AUDIT_SIGNING_KEY={private}")
