@@ -308,9 +308,15 @@ def _rewrite_from(db, seq: int) -> None:
             e.entry_hash = audit.compute_entry_hash(
                 prev,
                 audit.entry_body(
-                    e.seq, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject, e.payload,
+                    e.seq,
+                    e.recorded_at,
+                    e.actor,
+                    e.event_type,
+                    e.case_id,
+                    e.subject,
+                    e.payload,
                     e.rows,
-                ),  # fmt: skip
+                ),
             )
             prev = e.entry_hash
             s.flush()
@@ -405,8 +411,7 @@ def test_trusted_heads_kept_outside_catch_a_rewrite_of_everything(db):
     from securecomm.store import treeheads
 
     _fill(db)
-    with db.session() as s:
-        kept = audit.head_of(_checkpoint(db)).to_json()
+    kept = audit.head_of(_checkpoint(db)).to_json()
     head = treeheads.SignedTreeHead.from_json(kept)
     _exec(db, "DELETE FROM audit_checkpoints")
     _rewrite_from(db, 1)

@@ -40,7 +40,7 @@ T0 = datetime(2011, 10, 3, 16, 0, tzinfo=UTC)
 @pytest.fixture
 def key(tmp_path, monkeypatch):
     """A signing key configured the way a deployment does (a 0600 PEM file)."""
-    path, pub, _ = treeheads.generate_key(tmp_path / "audit.key")
+    path, _pub, _ = treeheads.generate_key(tmp_path / "audit.key")
     monkeypatch.setenv(treeheads.ENV_SIGNING_KEY, str(path))
     monkeypatch.delenv(treeheads.ENV_PUBLIC_KEY, raising=False)
     return treeheads.load_private_key(str(path))
@@ -321,7 +321,6 @@ def test_every_attack_counted(db, world, key):
         ]
         # a table of keys only (a user's scope): change a key column instead
         col = editable[0] if editable else audited.key_columns[-1]
-        where = " AND ".join(f"{c.name} = :k{i}" for i, c in enumerate(audited.key_columns))
         params = {f"k{i}": v for i, v in enumerate(_as_tuple(_key({"t": audited.name,
                                                                      "k": first.key})))}  # fmt: skip
         match = [c == params[f"k{i}"] for i, c in enumerate(audited.key_columns)]
@@ -393,11 +392,10 @@ def test_heads_are_taken_automatically_every_n_entries(db, seed, key, tmp_path, 
     assert head5.verify_signature(key.public_key())
     assert _since(db, head5, key).ok
     # a rolled-back append leaves no head behind, in the database or the witness directory
-    with db.session() as s:
-        with s.begin():
-            for i in range(5):
-                audit.append(s, "test.event", actor="tester", payload={"i": i})
-            s.rollback()
+    with db.session() as s, s.begin():
+        for i in range(5):
+            audit.append(s, "test.event", actor="tester", payload={"i": i})
+        s.rollback()
     assert len(list(witness.iterdir())) == 2
 
 
