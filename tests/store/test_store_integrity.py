@@ -397,6 +397,29 @@ def test_heads_are_taken_automatically_every_n_entries(db, seed, key, tmp_path, 
             audit.append(s, "test.event", actor="tester", payload={"i": i})
         s.rollback()
     assert len(list(witness.iterdir())) == 2
+    # a witness checks the whole directory; after a rewrite of entry 3 every kept head fails
+    r = runner.invoke(root, ["audit", "verify", "--url", db.url, "--since", str(witness)])
+    assert r.exit_code == 0, r.output
+    assert "consistent: the kept head of 10 entries" in r.output
+    _exec(db, "UPDATE audit_log SET payload = :p WHERE seq = 3", p='{"i":99}')
+    with db.session() as s, s.begin():  # recompute the chain from 3 on, drop the heads
+        prev = s.get(AuditEntry, 2).entry_hash
+        for e in s.scalars(select(AuditEntry).where(AuditEntry.seq >= 3).order_by("seq")):
+            e.prev_hash = prev
+            e.entry_hash = prev = audit.compute_entry_hash(
+                prev,
+                audit.entry_body(
+                    e.seq, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject,
+                    e.payload, e.rows,
+                ),
+            )  # fmt: skip
+            s.flush()
+        s.execute(text("UPDATE audit_head SET last_hash = :h, frontier = NULL"), {"h": prev})
+        s.execute(text("DELETE FROM audit_checkpoints"))
+    assert _chain(db).ok
+    r = runner.invoke(root, ["audit", "verify", "--url", db.url, "--since", str(witness)])
+    assert r.exit_code == 1
+    assert "checkpoint_mismatch" in r.output and "the log was rewritten" in r.output
 
 
 def test_heads_are_taken_automatically_after_m_minutes(db, seed, key, monkeypatch):

@@ -126,7 +126,13 @@ def _read_heads(paths: list[Path], option: str, *, lines: bool):
     from .treeheads import SignedTreeHead
 
     heads = []
+    files: list[Path] = []
     for path in paths:
+        # a witness directory: every head it holds
+        files += sorted(path.glob("tree-head-*.json")) if path.is_dir() else [path]
+    if paths and not files:
+        _fail(f"{option}: no tree-head-*.json in {', '.join(map(str, paths))}")
+    for path in files:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -160,8 +166,9 @@ def audit_verify(
         list[Path] | None,
         typer.Option(
             "--since",
-            help="A tree head kept outside the database (from `audit head --out` or the "
-            "witness directory): check its signature and prove the log extends it. Repeatable.",
+            help="A tree head kept outside the database (from `audit head --out`), or a "
+            "witness directory of them: check each signature and that the log extends each "
+            "(RFC 6962 consistency proof from the newest). Repeatable.",
         ),
     ] = None,
     trusted: Annotated[
@@ -207,7 +214,10 @@ def audit_verify(
         with session_factory(engine)() as session:
             report = verify(session, key=key, trusted_heads=[*trusted_heads, *heads])
             data_report = verify_data(session) if data else None
-            head_reports = [verify_since(session, h, public_key=key) for h in heads]
+            newest = max(heads, key=lambda h: h.tree_size) if heads else None
+            head_reports = [
+                verify_since(session, h, public_key=key, prove=h is newest) for h in heads
+            ]
     except (SQLAlchemyError, AuditError) as exc:
         _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
@@ -242,6 +252,12 @@ def audit_verify(
         out.print(f"[green]OK[/]: {report.summary()}")
         if report.trusted_heads_checked:
             out.print(f"{report.trusted_heads_checked} trusted tree head(s) consistent")
+        if not heads and not trusted_heads:
+            out.print(
+                "note: no tree head kept outside the database was given (--since): a rewrite "
+                "of the whole log, or a truncation with the head row fixed, cannot be seen "
+                "from inside it"
+            )
     else:
         err.print(f"[bold red]{report.summary()}[/]")
         for problem in report.problems[:20]:
@@ -268,7 +284,7 @@ def audit_verify(
         raise typer.Exit(1)
 
 
-def _take_head(url: str | None):
+def _take_head(url: str | None, witness_dir: Path | None = None):
     """Verify the log and store (or find) a tree head at its current size -> its document."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -282,7 +298,9 @@ def _take_head(url: str | None):
         _require_head(engine)
         with session_factory(engine)() as session, session.begin():
             try:
-                cp = checkpoint(session, key=st.signing_key, witness_dir=st.witness_dir)
+                cp = checkpoint(
+                    session, key=st.signing_key, witness_dir=witness_dir or st.witness_dir
+                )
             except AuditError as exc:
                 err.print(f"[bold red]{exc}[/]")
                 raise typer.Exit(1) from None
@@ -301,12 +319,29 @@ def audit_head(
         Path | None,
         typer.Option("--out", help="Also write the head (JSON) to this file, to keep elsewhere."),
     ] = None,
+    witness_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness-dir",
+            help="Also write it there as tree-head-<size>.json (default: "
+            "$SECURECOMM_AUDIT_WITNESS_DIR, where automatic heads go).",
+        ),
+    ] = None,
 ) -> None:
     """Verify the log and print its signed tree head (taking one at the current size if none
     exists): size, Merkle root, time, Ed25519 signature, key id. Keep it outside the database
     and pass it to `audit verify --since` later. Signed when SECURECOMM_AUDIT_SIGNING_KEY is set.
     """
-    head = _take_head(url)
+    if witness_dir is not None and witness_dir.exists() and not witness_dir.is_dir():
+        _fail(f"--witness-dir: {witness_dir} is not a directory")
+    head = _take_head(url, witness_dir)
+    if witness_dir is not None:  # an existing head is not re-exported by checkpoint()
+        from .treeheads import write_witness
+
+        try:
+            write_witness(witness_dir, head)
+        except OSError as exc:
+            _fail(f"--witness-dir {witness_dir}: {exc.strerror}")
     text = head.to_json()
     if out_path is not None:
         try:

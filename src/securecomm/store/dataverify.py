@@ -200,6 +200,11 @@ class HeadReport:
 
     def summary(self) -> str:
         h = self.head
+        if self.ok and self.proof_length < 0:
+            return (
+                f"head of {h.tree_size} entries: signature {self.signature}; its root is "
+                "checked against the log with the other kept heads"
+            )
         if self.ok:
             return (
                 f"consistent: the kept head of {h.tree_size} entries (root "
@@ -226,11 +231,16 @@ def verify_since(
     head: treeheads.SignedTreeHead,
     *,
     public_key: Ed25519PublicKey | None = None,
+    prove: bool = True,
 ) -> HeadReport:
     """Check a kept head's signature and prove the current log extends it (module docstring).
 
     ``public_key``: the key the head must be signed by; without one, a signed head is checked
-    against the key it carries and reported as such (``self-asserted key``)."""
+    against the key it carries and reported as such (``self-asserted key``).
+    ``prove``: build and check the consistency proof (O(n)); without it only the signature
+    and the size are checked here -- for many heads at once, give them all to
+    :func:`securecomm.store.audit.verify` as ``trusted_heads`` (one pass checks every root)
+    and prove the newest."""
     report = HeadReport(head)
     if head.signature is None:
         report.signature = "unsigned"
@@ -268,6 +278,9 @@ def verify_since(
             f"the log now has {size} entries, fewer than the {head.tree_size} of the kept head: "
             "the log was truncated"
         )
+        return report
+    if not prove:
+        report.proof_length = -1
         return report
     try:
         leaves = _leaves(session, size)
