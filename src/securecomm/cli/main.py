@@ -96,6 +96,7 @@ def _register_command_groups() -> None:
     from ..stats.commands import stats_app
     from ..store.commands import audit_app, db_app
     from ..synth.commands import synth_app
+    from ..users.commands import users_app
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
@@ -105,6 +106,7 @@ def _register_command_groups() -> None:
         stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison."
     )
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
+    app.add_typer(users_app, name="users", help="Registered users: one identity per person.")
 
 
 _register_command_groups()
