@@ -35,6 +35,7 @@ app.add_typer(offenses_app, name="offenses")
 def _register_command_groups() -> None:
     """The store (db, audit), pipeline (submit, worker, cases list/show/decide ...) and detainer
     lifecycle (detainers, notices) groups live beside their packages."""
+    from .foia.commands import foia_app
     from .interop import commands as pipeline_commands
     from .interop import detainer_commands
     from .stats.commands import stats_app
@@ -47,6 +48,7 @@ def _register_command_groups() -> None:
     detainer_commands.register(app)
     app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
+    app.add_typer(foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary.")
 
 
 _register_command_groups()
