@@ -37,7 +37,7 @@ def import_command(
         typer.Argument(
             help="The release folder (for 'all': the folder holding the four release folders)."
         ),
-    ],  # fmt: skip
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the Parquet tables.")],
 ) -> None:
     """Import a release (or all four) into Parquet tables (docs/formats.md, FOIA tables)."""
@@ -95,7 +95,7 @@ def summary_command(
         typer.Argument(
             help="The folder holding the release folders, or a folder written by `foia import`."
         ),
-    ],  # fmt: skip
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
 ) -> None:
     """The headline figures as one JSON object (null where a release does not report a field)."""

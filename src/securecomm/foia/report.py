@@ -65,7 +65,7 @@ def _env() -> Environment:
                 PackageLoader("securecomm.foia", "templates"),
                 PackageLoader("securecomm.stats", "templates"),
             ]
-        ),  # fmt: skip
+        ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
