@@ -108,23 +108,22 @@ def _find_header(lines: list[str], spec: S.FileSpec, wanted: list[str], label: s
         fields = _split(line, spec.delimiter) or []
         cells = [f.strip() for f in fields]
         if set(wanted) <= set(cells):
-            if i > limit:
-                raise FoiaInputError(
-                    f"{label}: the header is on line {i + 1}; expected within the first "
-                    f"{limit + 1} line(s) (header moved?)"
-                )
             return i, cells, title
         non_empty = [c for c in cells if c]
         if len(non_empty) >= 2 or i >= limit:
+            later = next((j for j in range(i + 1, len(lines))
+                          if set(wanted) <= {f.strip() for f in _split(lines[j], spec.delimiter) or []}),
+                         None)  # fmt: skip
+            if later is not None:
+                raise FoiaInputError(
+                    f"{label}: the header is on line {later + 1}; expected within the first "
+                    f"{limit + 1} line(s), above the data (header moved?)"
+                )
             missing = sorted(set(wanted) - set(cells))
-            what = (
-                f"line {i + 1} is not a title line and no header came before it"
-                if len(non_empty) >= 2
-                else f"no header in the first {limit + 1} line(s)"
-            )
+            hint = f" (line {i + 1} lacks {', '.join(missing[:5])})" if len(non_empty) >= 2 else ""
             raise FoiaInputError(
-                f"{label}: {what}; expected a header with columns {', '.join(wanted)}"
-                + (f" (line {i + 1} lacks {', '.join(missing[:5])})" if len(non_empty) >= 2 else "")
+                f"{label}: no header line in the first {limit + 1} line(s); expected columns "
+                f"{', '.join(wanted)}{hint}"
             )
         title.extend(non_empty)
     raise FoiaInputError(f"{label}: no header line; expected columns {', '.join(wanted)}")
