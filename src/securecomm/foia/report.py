@@ -119,9 +119,13 @@ def _charts(res: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
              color=alt.Color("method group:N"), tooltip=["fiscal_year", "method group",
                                                          alt.Tooltip("arrests:Q", format=count)])),
         ("Jail-program arrests with no conviction recorded, share (FY2015 onwards; TF II rec. 1-2)",
-         alt.Chart(res["jail_arrests_without_conviction"].dropna(subset=["no_conviction_share"]))
-         .mark_bar().encode(x=fy_axis, y=alt.Y("no_conviction_share:Q", title="share of jail-program arrests",
-                                               axis=alt.Axis(format="%")),
+         alt.Chart(
+                res["jail_arrests_without_conviction"]
+                .dropna(subset=["no_conviction_share"])[["fiscal_year", "no_conviction_share"]]
+                .astype({"fiscal_year": int, "no_conviction_share": float})
+            )
+            .mark_bar().encode(x=fy_axis, y=alt.Y("no_conviction_share:Q", title="share of jail-program arrests",
+                                               axis=alt.Axis(format="%"), scale=alt.Scale(zero=True)),
                             tooltip=["fiscal_year", alt.Tooltip("no_conviction_share:Q", format=".1%")])),
         ("Seattle AOR arrests per month by method group",
          alt.Chart(res["arrests_by_method"]).mark_line().encode(
