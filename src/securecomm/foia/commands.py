@@ -111,3 +111,35 @@ def summary_command(
     except FoiaInputError as exc:
         _fail(str(exc))
     sys.stdout.write(json.dumps(summary(tables), indent=2) + "\n")
+
+
+@foia_app.command("calibrate")
+def calibrate_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The folder holding the release folders, or a folder written by `foia import`."
+        ),
+    ],
+    markdown: Annotated[
+        Path, typer.Option("--markdown", help="Markdown file whose FOIA section is (re)written.")
+    ] = Path("docs/calibration.md"),
+    sample_fraction: Annotated[float, typer.Option(min=0.0001, max=1.0)] = 0.01,
+    seed: int = 0,
+) -> None:
+    """The synthetic nation beside the real records where the measures overlap."""
+    from .calibration import real_counts, section, synthetic_counts, write_section
+    from .importer import import_all
+    from .report import load_tables
+
+    try:
+        if (path / "seattle_arrests.parquet").is_file():
+            tables = load_tables(path)
+        else:
+            tables = import_all(path).tables
+    except FoiaInputError as exc:
+        _fail(str(exc))
+    synth, meta = synthetic_counts(sample_fraction, seed)
+    text = section(synth, meta, real_counts(tables))
+    write_section(markdown, text)
+    sys.stdout.write(text + "\n")
