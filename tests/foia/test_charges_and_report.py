@@ -125,3 +125,24 @@ def test_report_on_a_folder_without_an_import_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["foia", "report", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "seattle_arrests.parquet" in result.output
     assert "Traceback" not in result.output
+
+
+def test_calibration_section_is_replaced_and_survives_synth_regeneration(tables, tmp_path):
+    from securecomm.foia.calibration import BEGIN, END, keep_section, real_counts, write_section
+
+    real = real_counts(tables)
+    jail = [r for r in tables["seattle_arrests"].select(["arrest_method", "most_serious_conviction_status"])
+            .to_pylist() if r["arrest_method"] in S.JAIL_PROGRAM_METHODS.value
+            and r["most_serious_conviction_status"] in (S.VALUE, S.BLANK)]  # fmt: skip
+    assert real["no_conviction_jail_arrests"] == (
+        sum(r["most_serious_conviction_status"] == S.BLANK for r in jail),
+        len(jail),
+    )
+    md = tmp_path / "calibration.md"
+    md.write_text("# Calibration\n\n| synth table |\n")
+    write_section(md, f"{BEGIN}\nfirst\n{END}")
+    write_section(md, f"{BEGIN}\nsecond\n{END}")
+    text = md.read_text()
+    assert "first" not in text and text.count(BEGIN) == 1 and text.startswith("# Calibration")
+    regenerated = keep_section(md, "# Calibration v2\n")
+    assert regenerated.startswith("# Calibration v2") and "second" in regenerated

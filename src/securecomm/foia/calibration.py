@@ -164,3 +164,10 @@ def write_section(markdown: Path, text: str) -> None:
         else old.rstrip("\n") + "\n\n" + text
     )
     markdown.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def keep_section(markdown: Path, regenerated: str) -> str:
+    """``regenerated`` (``synth calibrate``'s file) with this module's section carried over."""
+    old = markdown.read_text(encoding="utf-8") if markdown.is_file() else ""
+    found = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), old, re.S)
+    return regenerated if found is None else regenerated.rstrip("\n") + "\n\n" + found[0] + "\n"
