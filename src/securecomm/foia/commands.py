@@ -39,12 +39,18 @@ def import_command(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the Parquet tables.")],
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the measures (CSV + index.html) here."),
+    ] = None,
 ) -> None:
     """Import a release (or all four) into Parquet tables (docs/formats.md, FOIA tables)."""
     from .importer import import_all, import_source, write
 
     if source not in (*S.SOURCES, "all"):
         _fail(f"SOURCE: unknown release {source!r}; one of all, {', '.join(S.SOURCES)}")
+    if report is not None and source != "all":
+        _fail("--report: needs SOURCE all (the measures combine the releases)")
     try:
         if source == "all":
             imported = import_all(path)
@@ -63,6 +69,12 @@ def import_command(
         err.print(f"  {r['source_file']}:{r['source_line']}: {r['reason']}", highlight=False,
                   markup=False)  # fmt: skip
     err.print(f"wrote {out}", highlight=False, markup=False)
+    if report is not None:
+        from .report import write_report
+
+        paths = write_report(imported.tables, report, manifest)
+        err.print(f"wrote {len(paths)} files to {report} (open {report / 'index.html'})",
+                  highlight=False, markup=False)  # fmt: skip
 
 
 @foia_app.command("report")
