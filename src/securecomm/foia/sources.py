@@ -189,7 +189,7 @@ SEATTLE = (
 )  # fmt: skip
 
 _NPR_COLS = (
-    Col("date", "lift_date", "datetime"),
+    Col("date", "lift_date", "date"),  # always 00:00:00 in the release
     Col("lift_reason", "lift_reason", "category", frozenset({LIFT_US_CITIZEN, LIFT_NOT_SUBJECT})),
     Col("det_facility", "facility"),
     Col("city", "city"),
