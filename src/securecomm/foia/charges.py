@@ -114,28 +114,25 @@ def _engine():
     return CompiledPack(pack), {name: p.value for name, p in pack.parameters.items()}
 
 
-def _morton_level(offense: dict[str, Any]) -> int | None:
-    """The engine's Morton level of a person whose one conviction is ``offense``."""
+def _one_conviction_case(code: str, text: str, severity: str, dv: bool):
+    """A case whose person has this one conviction and nothing else that matters."""
     from securecomm.law.schema import Case
 
-    engine, _ = _engine()
-    case = Case.model_validate({
+    return Case.model_validate({
         "case_id": "foia-classify",
         "decided_at": "2015-01-01T12:00:00+00:00",
         "jurisdiction": {"ori": "WA0000000", "state": "WA", "timezone": "America/Los_Angeles"},
         "person": {"birth_date": "1980-01-01", "citizenship_status": "entered_without_inspection",
                    "entered_us_on": "2000-01-01", "entry": "without_inspection"},
-        "convictions": [{"ncic": offense["ncic"], "literal": offense["literal"][:200],
-                         "severity": offense["severity"], "convicted_on": "2014-01-01",
-                         "domestic_violence": offense["domestic_violence"]}],
+        "convictions": [{"ncic": code, "literal": text[:200], "severity": severity,
+                         "convicted_on": "2014-01-01", "domestic_violence": dv}],
     })  # fmt: skip
-    return engine.decide(case).level
 
 
 @cache
 def classify_text(text: str) -> dict[str, Any]:
     """Offense record and categories of one release label (same classifier as the engine)."""
-    from securecomm.law.flatten import fold_literal
+    from securecomm.law.flatten import flatten_case
     from securecomm.law.offenses import classify_offense
     from securecomm.stats.categories import charge_category_of
 
@@ -145,13 +142,10 @@ def classify_text(text: str) -> dict[str, Any]:
                 "severity": None, "charge_category": None, "categories": "",
                 "morton_level": None}  # fmt: skip
     severity = severity_of(code, text)
-    offense = {
-        "ncic": code, "literal": fold_literal(text), "severity": severity, "injury": False,
-        "domestic_violence": dv, "disposition": "convicted", "sentence_days": None,
-        "suspended": False, "aggravated_felony": None, "gang_element": False, "counsel": None,
-        "convicted_on": None, "incident_key": "x", "from_current_charge": False,
-    }  # fmt: skip
-    _, params = _engine()
+    case = _one_conviction_case(code, text, severity, dv)
+    # the engine's own flat offense record (literal folded, defaults filled)
+    offense = flatten_case(case)["convictions"][0]
+    engine, params = _engine()
     found = classify_offense(offense, params)
     return {
         "text": text,
@@ -161,7 +155,7 @@ def classify_text(text: str) -> dict[str, Any]:
         "severity": severity,
         "charge_category": charge_category_of([offense], POLICY),
         "categories": ";".join(sorted({f["category"] for f in found})),
-        "morton_level": _morton_level(offense),
+        "morton_level": engine.decide(case).level,
     }
 
 

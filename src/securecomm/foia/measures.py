@@ -117,33 +117,36 @@ def cap_encounter_outcomes(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
     return out.sort_values(["fiscal_year", "encounters"], ascending=[True, False])
 
 
-def foreign_born_usc(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
-    e = _df(tables, "seattle_cap_encounters", ["fiscal_year", "processing_disposition"])
-    e["usc"] = e["processing_disposition"].eq(S.FOREIGN_BORN_USC)
-    out = e.groupby("fiscal_year").agg(encounters=("usc", "size"), foreign_born_usc=("usc", "sum"))
-    out["share"] = _share(out["foreign_born_usc"], out["encounters"])
+def _flag_share(
+    d: pd.DataFrame, flag: pd.Series, total: str, flagged: str, share: str
+) -> pd.DataFrame:
+    """Per fiscal year: rows, rows where ``flag`` holds, and their share."""
+    out = d.assign(_flag=flag).groupby("fiscal_year").agg(**{total: ("_flag", "size"),
+                                                            flagged: ("_flag", "sum")})  # fmt: skip
+    out[share] = _share(out[flagged], out[total])
     return out.reset_index()
 
 
-def usc_detainers_lifted(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
-    d = _df(tables, "npr_detainers_lifted", ["fiscal_year", "state", "lift_reason"])
-    d = d[d["lift_reason"] == S.LIFT_US_CITIZEN]
-    d["state"] = d["state"].fillna("(blank)")
-    return d.groupby(["state", "fiscal_year"]).size().rename("lifted_us_citizen").reset_index()
+def foreign_born_usc(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
+    e = _df(tables, "seattle_cap_encounters", ["fiscal_year", "processing_disposition"])
+    usc = e["processing_disposition"].eq(S.FOREIGN_BORN_USC)
+    return _flag_share(e, usc, "encounters", "foreign_born_usc", "share")
+
+
+def usc_detainers_lifted(tables: Mapping[str, pa.Table], by: str = "state") -> pd.DataFrame:
+    """Detainers lifted as 'United States Citizen Interviewed', per ``by`` (state | month)
+    and fiscal year."""
+    key = "state" if by == "state" else "month"
+    d = _df(tables, "npr_detainers_lifted", ["fiscal_year", key, "lift_reason"])
+    d = d[d["lift_reason"] == S.LIFT_US_CITIZEN].fillna({key: "(blank)"})
+    keys = [key, "fiscal_year"] if key == "state" else ["fiscal_year", key]
+    return d.groupby(keys).size().rename("lifted_us_citizen").reset_index()
 
 
 def usc_share_of_lifts(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
     d = _df(tables, "npr_detainers_lifted", ["fiscal_year", "lift_reason"])
-    d["usc"] = d["lift_reason"].eq(S.LIFT_US_CITIZEN)
-    out = d.groupby("fiscal_year").agg(lifted=("usc", "size"), lifted_us_citizen=("usc", "sum"))
-    out["us_citizen_share"] = _share(out["lifted_us_citizen"], out["lifted"])
-    return out.reset_index()
-
-
-def usc_lifts_monthly(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
-    d = _df(tables, "npr_detainers_lifted", ["fiscal_year", "month", "lift_reason"])
-    d = d[d["lift_reason"] == S.LIFT_US_CITIZEN]
-    return d.groupby(["fiscal_year", "month"]).size().rename("lifted_us_citizen").reset_index()
+    usc = d["lift_reason"].eq(S.LIFT_US_CITIZEN)
+    return _flag_share(d, usc, "lifted", "lifted_us_citizen", "us_citizen_share")
 
 
 def charge_classification(tables: Mapping[str, pa.Table]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -186,7 +189,7 @@ def compute(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
         "cap_encounter_outcomes": cap_encounter_outcomes(tables),
         "foreign_born_usc": foreign_born_usc(tables),
         "usc_detainers_lifted": usc_detainers_lifted(tables),
-        "usc_detainers_lifted_monthly": usc_lifts_monthly(tables),
+        "usc_detainers_lifted_monthly": usc_detainers_lifted(tables, by="month"),
         "usc_share_of_lifts": usc_share_of_lifts(tables),
         "charge_classification": share,
         "unclassified_charges": unclassified,
