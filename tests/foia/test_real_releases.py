@@ -93,6 +93,9 @@ def test_ddp_join_repeats_are_flagged_not_dropped(real, tables):
     distinct = {tuple(r[i] for i in cols) for _, r in rows}
     assert t.num_rows - sum(bool(v) for v in t["likely_duplicate"].to_pylist()) == len(distinct)
     assert len(distinct) < t.num_rows
+    from securecomm.foia.measures import ddp_detainers
+
+    assert ddp_detainers(tables)["detainers"].sum() == len(distinct)
 
 
 def _independent_summary(real: Path) -> dict:

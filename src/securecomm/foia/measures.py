@@ -49,6 +49,9 @@ MEASURES = {
                 f"{S.TF}, III rec. 5; 8 CFR 287.7", "detainers lifted"),
         Measure("usc_share_of_lifts", "US-citizen share of detainers lifted (NPR releases)",
                 f"{S.TF}, III rec. 5", "share of lifted detainers"),
+        Measure("ddp_detainers", "Washington detainers (Deportation Data Project) by criminality at preparation",
+                f"{S.TF}, II rec. 1-2; III rec. 1", "detainers (join repeats removed)",
+                "44 people, Nov 2023 - Feb 2025; a later era than the other releases."),
         Measure("charge_classification", "Convictions classified with the policy engine's classifier",
                 "Morton, March 2, 2011 (levels); TF III rec. 1 (categories)", "rows"),
     )
@@ -178,6 +181,19 @@ def level_distribution(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def ddp_detainers(tables: Mapping[str, pa.Table]) -> pd.DataFrame:
+    d = _df(tables, "ddp_detainers_wa", ["fiscal_year", "likely_duplicate",
+                                         "detainer__detainer_prepared_criminality"])  # fmt: skip
+    d = d[~d["likely_duplicate"].fillna(False).astype(bool)]
+    d = d.rename(columns={"detainer__detainer_prepared_criminality": "criminality"})
+    d["criminality"] = d["criminality"].fillna("(blank)")
+    out = d.groupby(["fiscal_year", "criminality"]).size().rename("detainers").reset_index()
+    out["share"] = _share(
+        out["detainers"], out.groupby("fiscal_year")["detainers"].transform("sum")
+    )
+    return out
+
+
 def compute(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
     monthly, fy = arrests_by_method(tables)
     share, unclassified = charge_classification(tables)
@@ -191,6 +207,7 @@ def compute(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
         "usc_detainers_lifted": usc_detainers_lifted(tables),
         "usc_detainers_lifted_monthly": usc_detainers_lifted(tables, by="month"),
         "usc_share_of_lifts": usc_share_of_lifts(tables),
+        "ddp_detainers": ddp_detainers(tables),
         "charge_classification": share,
         "unclassified_charges": unclassified,
         "jail_arrests_by_level": level_distribution(tables),

@@ -27,7 +27,13 @@ from .measures import MEASURES, compute
 from .reader import FoiaInputError
 from .summary import summary
 
-NEEDED_TABLES = ("seattle_arrests", "seattle_cap_encounters", "npr_detainers_lifted", "charges")
+NEEDED_TABLES = (
+    "seattle_arrests",
+    "seattle_cap_encounters",
+    "npr_detainers_lifted",
+    "ddp_detainers_wa",
+    "charges",
+)
 
 GAPS = (
     {"question": "Was anyone held past the 48-hour detainer limit? (8 CFR 287.7(d); TF III rec. 5)",
@@ -185,6 +191,7 @@ def write_report(
                                                          fill_value=0)
                  .rename(columns=lambda c: f"FY{c}").reset_index(),
                  "usc_detainers_lifted.csv"),
+        _section("ddp_detainers", res["ddp_detainers"], "ddp_detainers.csv"),
         _section("charge_classification", res["charge_classification"], "charge_classification.csv"),
         _section("charge_classification", res["unclassified_charges"], "unclassified_charges.csv",
                  limit=20, title="Top unclassified conviction texts"),
