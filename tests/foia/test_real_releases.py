@@ -182,3 +182,16 @@ def test_landmark_columns_agree_with_the_locator(tables):
     assert placed and all(r["aor"] == "SEA" and r["county_geoid"][:2] in ("53", "41", "02", "16")
                           for r in placed)  # fmt: skip
     assert all(r["county_geoid"] is None for r in rows if r["place_match"] == "none")
+
+
+def test_removals_keep_their_convictions_in_every_year(real, tables):
+    """The not-reported rule is for arrests and book-ins only: removals carry the field."""
+    t = tables["seattle_removals"].select(["fiscal_year", "most_serious_conviction",
+                                           "most_serious_conviction_status"]).to_pylist()  # fmt: skip
+    raw = 0
+    for name in ("other-removals.csv.gz", "expedited-removals.csv.gz"):
+        _, rows = raw_rows(real / "uwchr-seattle-aor" / name)
+        raw += sum(1 for _, r in rows if r[5] and fy(r[0]) < 2015)
+    kept = sum(1 for r in t if r["fiscal_year"] < 2015 and r["most_serious_conviction"])
+    assert kept == raw > 0
+    assert not any(r["most_serious_conviction_status"] == S.NOT_REPORTED for r in t)

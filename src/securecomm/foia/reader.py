@@ -134,8 +134,9 @@ def _cell(col: S.Col, raw: str, fy: int | None, spec: S.FileSpec, na: bool):
     text = raw.strip()
     if S.REDACTION.match(text):
         return None, S.REDACTED, None
-    if col.msc and spec.msc_from_fy is not None and fy is not None and fy < spec.msc_from_fy:
-        # not released for this period: whatever the cell holds, it is not a finding
+    if (col.msc and text == "" and spec.msc_from_fy is not None and fy is not None
+            and fy < spec.msc_from_fy):  # fmt: skip
+        # not released for this period: an empty cell is not a finding of "no conviction"
         return None, S.NOT_REPORTED, None
     if text == "" or (na and text in S.NA_TOKENS):
         return None, S.BLANK, None

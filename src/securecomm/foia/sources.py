@@ -46,9 +46,11 @@ FISCAL_YEAR_START_MONTH = Parameter(
 MSC_REPORTED_FROM_FY = Parameter(
     "foia.seattle_msc_reported_from_fiscal_year", 2015, dt.date(2019, 9, 12),
     f"{UWCHR}: README of the frozen Seattle files; /work data README",
-    "ICE released 'Most Serious Conviction' in the Seattle productions only for FY2015 onwards; "
-    "an empty cell before FY2015 is 'not reported', never 'no conviction'. From FY2015 a blank "
-    "cell is read as 'no conviction recorded' (as UWCHR reads it).",
+    "ICE released 'Most Serious Conviction' in the Seattle arrest and book-in productions only "
+    "for FY2015 onwards (every earlier cell is empty); an empty cell before FY2015 is 'not "
+    "reported', never 'no conviction'. From FY2015 a blank cell is read as 'no conviction "
+    "recorded' (as UWCHR reads it). The removal files carry the field throughout and are not "
+    "affected.",
 )  # fmt: skip
 
 JAIL_PROGRAM_METHODS = Parameter(
@@ -130,8 +132,7 @@ class FileSpec:
 def _seattle(name: str, table: str, date_header: str, date_name: str, rest: tuple[Col, ...],
              **kw) -> FileSpec:  # fmt: skip
     cols = (Col(date_header, date_name, "date"), *rest)
-    return FileSpec(name, table, cols, event_date=date_name, title_lines=True, delimiter="|",
-                    msc_from_fy=MSC_REPORTED_FROM_FY.value, **kw)  # fmt: skip
+    return FileSpec(name, table, cols, event_date=date_name, title_lines=True, delimiter="|", **kw)
 
 
 _BIO = (
@@ -174,10 +175,12 @@ def _cap(fy: int) -> tuple[FileSpec, ...]:
 SEATTLE = (
     _seattle("arrests.csv.gz", "seattle_arrests", "Arrest Date", "arrest_date",
              (*_BIO, Col("Event Number", "event_number"), Col("Apprehension Landmark", "landmark"),
-              Col("Arrest Method", "arrest_method", "category", ARREST_METHODS), _MSC)),
+              Col("Arrest Method", "arrest_method", "category", ARREST_METHODS), _MSC),
+             msc_from_fy=MSC_REPORTED_FROM_FY.value),
     _seattle("bookins.csv.gz", "seattle_bookins", "Book In Date", "book_in_date",
              (*_BIO, Col("Detention Facility", "detention_facility"),
-              Col("Apprehension Method", "apprehension_method", "category", ARREST_METHODS), _MSC)),
+              Col("Apprehension Method", "apprehension_method", "category", ARREST_METHODS), _MSC),
+             msc_from_fy=MSC_REPORTED_FROM_FY.value),
     _seattle("other-removals.csv.gz", "seattle_removals", "Departed Date", "departed_date",
              (*_BIO, Col("Event Number", "event_number"), _MSC, _CASE_CATEGORY),
              constants={"removal_kind": "other"}),
