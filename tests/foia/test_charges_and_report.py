@@ -146,3 +146,17 @@ def test_calibration_section_is_replaced_and_survives_synth_regeneration(tables,
     assert "first" not in text and text.count(BEGIN) == 1 and text.startswith("# Calibration")
     regenerated = keep_section(md, "# Calibration v2\n")
     assert regenerated.startswith("# Calibration v2") and "second" in regenerated
+
+
+def test_text_mapping_agrees_with_the_codes_ddp_released(tables):
+    """The DDP file gives ICE's code beside the text: where it is an NCIC code, the text
+    mapping (reviewed table or NCIC description) must find the same one."""
+    from securecomm.law.ncic import NCIC_OFFENSES
+
+    t = tables["ddp_detainers_wa"].select(
+        ["detainer__most_serious_conviction_charge", "detainer__msc_charge_code"]).to_pylist()  # fmt: skip
+    pairs = {(r["detainer__most_serious_conviction_charge"], r["detainer__msc_charge_code"].zfill(4))
+             for r in t if r["detainer__most_serious_conviction_charge"]}  # fmt: skip
+    checked = [(text, code) for text, code in pairs if code in NCIC_OFFENSES]
+    assert len(checked) >= 10
+    assert [(text, code) for text, code in checked if ncic_for_text(text)[0] != code] == []
