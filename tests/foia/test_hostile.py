@@ -195,3 +195,13 @@ def test_cli_import_keeps_rejects_in_a_table(real, tmp_path):
     table = pq.read_table(out / "npr_detainers_lifted.parquet")
     assert table.num_rows == (len(lines) - 1 - 1) + 1846
     assert "county_geoid" in table.column_names  # placed via ../crosswalks
+
+
+def test_output_path_that_is_a_file_is_a_clear_error(real, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    result = runner.invoke(
+        app, ["foia", "import", "crosswalks", str(real / "crosswalks"), "--out", str(target)]
+    )
+    assert result.exit_code == 2 and "--out:" in result.output and "not a folder" in result.output
+    assert "Traceback" not in result.output

@@ -59,6 +59,8 @@ def import_command(
         manifest = write(imported, out)
     except FoiaInputError as exc:
         _fail(str(exc))
+    except OSError as exc:  # unwritable output: name the path, not a traceback
+        _fail(f"--out: cannot write {exc.filename or out}: {exc.strerror}")
     for name, rows in manifest["tables"].items():
         err.print(f"{name}: {rows:,} rows", highlight=False, markup=False)
     rejects = imported.rejects
@@ -72,7 +74,14 @@ def import_command(
     if report is not None:
         from .report import write_report
 
-        paths = write_report(imported.tables, report, manifest)
+        try:
+            paths = write_report(imported.tables, report, manifest)
+        except (FoiaInputError, OSError) as exc:
+            _fail(
+                str(exc)
+                if isinstance(exc, FoiaInputError)
+                else f"--report: cannot write {exc.filename or report}: {exc.strerror}"
+            )
         err.print(f"wrote {len(paths)} files to {report} (open {report / 'index.html'})",
                   highlight=False, markup=False)  # fmt: skip
 
@@ -91,7 +100,14 @@ def report_command(
         _fail(str(exc))
     manifest_path = directory / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
-    paths = write_report(tables, out, manifest)
+    try:
+        paths = write_report(tables, out, manifest)
+    except (FoiaInputError, OSError) as exc:
+        _fail(
+            str(exc)
+            if isinstance(exc, FoiaInputError)
+            else f"--out: cannot write {exc.filename or out}: {exc.strerror}"
+        )
     err.print(f"wrote {len(paths)} files to {out} (open {out / 'index.html'})", highlight=False,
               markup=False)  # fmt: skip
 

@@ -186,6 +186,8 @@ REJECTS_SCHEMA = pa.schema([("release", pa.string()), ("source_file", pa.string(
 
 def write(imported: Imported, out: Path) -> dict[str, Any]:
     """Write the tables, ``rejects.parquet`` and ``manifest.json`` to ``out``."""
+    if out.exists() and not out.is_dir():
+        raise FoiaInputError(f"--out: {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     for name, table in imported.tables.items():
         pq.write_table(table, out / f"{name}.parquet")

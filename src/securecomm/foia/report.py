@@ -155,6 +155,8 @@ def write_report(
     tables: dict[str, pa.Table], out: Path, manifest: dict | None = None
 ) -> list[Path]:
     """CSV per measure, ``summary.json`` and ``index.html`` in ``out``; returns the paths."""
+    if out.exists() and not out.is_dir():
+        raise FoiaInputError(f"--out: {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     res = compute(tables)
     written = []
