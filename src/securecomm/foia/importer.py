@@ -102,6 +102,8 @@ def load_release(release: str, path: Path) -> Imported:
             "release": release, "file": result.source_file, "table": spec.table,
             "sha256": result.sha256, "lines": result.lines, "rows": len(result.rows),
             "rejects": len(result.rejects), "title": result.title,
+            "identical_rows": sum(r["identical_to_line"] is not None for r in result.rows),
+            "likely_duplicates": sum(bool(r["likely_duplicate"]) for r in result.rows),
             "redaction_codes": {k: dict(v) for k, v in result.redaction_codes.items() if v},
         })  # fmt: skip
     for name, results in by_table.items():
