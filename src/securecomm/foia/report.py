@@ -105,7 +105,8 @@ def _fmt(v: Any, column: str) -> str:
 
 def _section(name: str, frame: pd.DataFrame, csv: str, limit: int = 60, title: str = "") -> dict:
     m = MEASURES.get(name)
-    rows = [[_fmt(v, c) if c != "fiscal_year" else f"FY{v}" for c, v in zip(frame.columns, r, strict=True)]
+    rows = [[(f"FY{v}", True) if c == "fiscal_year" else (_fmt(v, c), isinstance(v, str))
+             for c, v in zip(frame.columns, r, strict=True)]
             for r in frame.itertuples(index=False)]  # fmt: skip
     return {"title": title or (m.title if m else name), "citation": m.citation if m else "",
             "note": m.note if m else "", "csv": csv, "header": list(frame.columns),
