@@ -12,21 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from ..cli.preamble import Typer, err, fail
 from . import sources as S
 from .reader import FoiaInputError
 
-foia_app = typer.Typer(
-    help="Real ICE records released under FOIA: import, Task Force measures, summary.",
-    no_args_is_help=True,
-)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(2)
+foia_app = Typer(help="Real ICE records released under FOIA: import, Task Force measures, summary.")
+_fail = fail  # one line on stderr, exit status 2 (cli.preamble)
 
 
 @foia_app.command("import")
