@@ -17,51 +17,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["audit_app", "db_app"]
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
+db_app = Typer(help="The database: migrations.")
+audit_app = Typer(help="The tamper-evident audit log.")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _engine(url: str | None):
-    from sqlalchemy.exc import ArgumentError
-
-    from .db import database_url, make_engine
-
-    try:
-        return make_engine(url or database_url())
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-
-
-def _require_head(engine) -> None:
-    from .db import current_revision, display_url, head_revision
-
-    current = current_revision(engine=engine)
-    if current != head_revision():
-        _fail(
-            f"{display_url(engine.url)} is at revision {current or '(none)'}, not "
-            f"{head_revision()}: run `securecomm db upgrade`"
-        )
+def _engine(url: str | None, *, require_head: bool = False):
+    # db upgrade creates the database; db current looks without creating (its own check)
+    return open_engine(url, require_head=require_head, create=not require_head)
 
 
 @db_app.command("upgrade")
@@ -79,7 +47,7 @@ def db_upgrade(
         before = current_revision(engine=engine)
         after = upgrade(engine=engine, revision=revision)
     except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+        fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
     change = "already at" if before == after else f"upgraded from {before or '(empty)'} to"
@@ -103,7 +71,7 @@ def db_current(url: UrlOpt = None) -> None:
     try:
         current = current_revision(engine=engine)
     except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+        fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
     head = head_revision()
@@ -117,7 +85,7 @@ def _settings():
     try:
         return settings()
     except AuditConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _read_heads(paths: list[Path], option: str, *, lines: bool):
@@ -131,12 +99,12 @@ def _read_heads(paths: list[Path], option: str, *, lines: bool):
         # a witness directory: every head it holds
         files += sorted(path.glob("tree-head-*.json")) if path.is_dir() else [path]
     if paths and not files:
-        _fail(f"{option}: no tree-head-*.json in {', '.join(map(str, paths))}")
+        fail(f"{option}: no tree-head-*.json in {', '.join(map(str, paths))}")
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            _fail(f"{option} {path}: {exc.strerror}")
+            fail(f"{option} {path}: {exc.strerror}")
         try:
             if lines:
                 heads += [
@@ -147,7 +115,7 @@ def _read_heads(paths: list[Path], option: str, *, lines: bool):
             else:
                 heads.append(SignedTreeHead.from_json(text, f"{option} {path}"))
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     return heads
 
 
@@ -183,23 +151,17 @@ def audit_verify(
             "(default: $SECURECOMM_AUDIT_PUBLIC_KEY or the signing key's).",
         ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Verify the audit log: hashes, chain, sequence, head and signed tree heads; with
     --data every audited row; with --since a head kept elsewhere. Exit 1 if anything fails.
     """
-    import json
-
-    from sqlalchemy.exc import SQLAlchemyError
-
     from .audit import verify
     from .dataverify import verify_data, verify_since
-    from .db import display_url, session_factory
+    from .db import session_factory
     from .errors import AuditError
     from .treeheads import AuditConfigError, load_public_key
 
-    if fmt not in ("text", "json"):
-        _fail("--format: text or json")
     heads = _read_heads(list(since or []), "--since", lines=False)
     trusted_heads = _read_heads([trusted], "--trusted", lines=True) if trusted else []
     key = _settings().public_key
@@ -207,10 +169,9 @@ def audit_verify(
         try:
             key = load_public_key(str(public_key), "--public-key")
         except AuditConfigError as exc:
-            _fail(str(exc))
-    engine = _engine(url)
+            fail(str(exc))
+    engine = _engine(url, require_head=True)
     try:
-        _require_head(engine)
         with session_factory(engine)() as session:
             report = verify(session, key=key, trusted_heads=[*trusted_heads, *heads])
             data_report = verify_data(session) if data else None
@@ -218,33 +179,52 @@ def audit_verify(
             head_reports = [
                 verify_since(session, h, public_key=key, prove=h is newest) for h in heads
             ]
-    except (SQLAlchemyError, AuditError) as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+    except AuditError as exc:  # the log's own text: sizes and hashes, never row contents
+        fail(str(exc), 1)
     finally:
         engine.dispose()
     ok = report.ok and (data_report is None or data_report.ok) and all(h.ok for h in head_reports)
-    if fmt == "json":
-        typer.echo(
-            json.dumps(
+    if fmt is not Format.table:
+        log_problems = [{"seq": p.seq, "kind": p.kind, "detail": p.detail} for p in report.problems]
+        if fmt is Format.json:
+            emit_document(
                 {
                     "ok": ok,
                     "log": {
                         "ok": report.ok,
+                        "summary": report.summary(),
                         "entries": report.entries,
+                        "head_size": report.head_size,
                         "root_hash": report.root_hash,
                         "checkpoints_checked": report.checkpoints_checked,
+                        "trusted_heads_checked": report.trusted_heads_checked,
                         "signatures_checked": report.signatures_checked,
-                        "problems": [
-                            {"seq": p.seq, "kind": p.kind, "detail": p.detail}
-                            for p in report.problems
-                        ],
+                        "problems": log_problems,
                     },
                     "data": data_report.to_dict() if data_report is not None else None,
                     "since": [h.to_dict() for h in head_reports],
-                },
-                indent=2,
+                }
             )
-        )
+        else:  # one row per finding, whatever checked it
+            rows = [
+                {"check": "log", "table": None, "id": p["seq"], "kind": p["kind"],
+                 "detail": p["detail"]}
+                for p in log_problems
+            ] + [
+                {"check": "data", "table": p.table, "id": p.key, "kind": p.kind,
+                 "detail": p.detail}
+                for p in (data_report.problems if data_report is not None else [])
+            ] + [
+                {"check": "since", "table": None, "id": h.head.tree_size, "kind": "head",
+                 "detail": problem}
+                for h in head_reports
+                for problem in h.problems
+            ]  # fmt: skip
+            emit_rows(
+                rows,
+                [Col("check"), Col("table"), Col("id"), Col("kind"), Col("detail")],
+                fmt,
+            )
         if not ok:
             raise typer.Exit(1)
         return
@@ -286,16 +266,13 @@ def audit_verify(
 
 def _take_head(url: str | None, witness_dir: Path | None = None):
     """Verify the log and store (or find) a tree head at its current size -> its document."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from .audit import checkpoint, head_of
-    from .db import display_url, session_factory
+    from .db import session_factory
     from .errors import AuditError
 
     st = _settings()
-    engine = _engine(url)
+    engine = _engine(url, require_head=True)
     try:
-        _require_head(engine)
         with session_factory(engine)() as session, session.begin():
             try:
                 cp = checkpoint(
@@ -305,8 +282,6 @@ def _take_head(url: str | None, witness_dir: Path | None = None):
                 err.print(f"[bold red]{exc}[/]")
                 raise typer.Exit(1) from None
             head = head_of(cp)
-    except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
     return head
@@ -333,7 +308,7 @@ def audit_head(
     and pass it to `audit verify --since` later. Signed when SECURECOMM_AUDIT_SIGNING_KEY is set.
     """
     if witness_dir is not None and witness_dir.exists() and not witness_dir.is_dir():
-        _fail(f"--witness-dir: {witness_dir} is not a directory")
+        fail(f"--witness-dir: {witness_dir} is not a directory")
     head = _take_head(url, witness_dir)
     if witness_dir is not None:  # an existing head is not re-exported by checkpoint()
         from .treeheads import write_witness
@@ -341,13 +316,13 @@ def audit_head(
         try:
             write_witness(witness_dir, head)
         except OSError as exc:
-            _fail(f"--witness-dir {witness_dir}: {exc.strerror}")
+            fail(f"--witness-dir {witness_dir}: {exc.strerror}")
     text = head.to_json()
     if out_path is not None:
         try:
             out_path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            _fail(f"--out {out_path}: {exc.strerror}")
+            fail(f"--out {out_path}: {exc.strerror}")
     typer.echo(text, nl=False)
 
 
@@ -387,8 +362,8 @@ def audit_keygen(
     try:
         private, public, kid = generate_key(out_path)
     except AuditConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"--out {out_path}: {exc.strerror}")
+        fail(f"--out {out_path}: {exc.strerror}")
     out.print(f"private key: {private} (mode 600)\npublic key:  {public}\nkey id:      {kid}")
     out.print(f"use it: export SECURECOMM_AUDIT_SIGNING_KEY={private}")
