@@ -27,6 +27,7 @@ from .preamble import (
     one_line,
     open_input,
     out,
+    output_dir,
     writable_file,
 )
 from .preamble import rejected as rejected_line
@@ -326,6 +327,8 @@ def to_parquet(
     """
     from ..bulk.caseload import cases_to_parquet
 
+    output_dir(dst.parent, "DST")  # created if needed (a file in the way is an error)
+    writable_file(dst, "DST")
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
     out.print(f"{report.accepted} case(s) written to {dst}", highlight=False)
@@ -382,6 +385,7 @@ def evaluate(
     if not caseload.is_file():
         fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
+    output_dir(out_dir, "--out")
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(packs) + 1)
 
@@ -431,6 +435,7 @@ def demo(
                             pipeline_sample=pipeline_sample)  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
+    output_dir(out_dir, "--out")
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
         "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err) as progress:
