@@ -371,3 +371,37 @@ def test_tables_never_cut_identifiers_when_piped():
     ids = [json.loads(line)["case_id"] for line in CASELOAD.read_text().splitlines()]
     assert all(case_id in result.stdout for case_id in ids)
     assert "…" not in result.stdout
+
+
+_NOISY = """
+import logging, sys, warnings
+import securecomm.explain as ex
+orig = ex.pack_summary
+def noisy(p):
+    warnings.warn("DEPRECATED-THING", DeprecationWarning)
+    logging.getLogger("splink").warning("level NOT-OBSERVED in the data")
+    return orig(p)
+ex.pack_summary = noisy
+from securecomm.cli import main
+sys.argv = ["securecomm", *sys.argv[1:]]
+main()
+"""
+
+
+def test_library_warnings_stay_off_the_terminal_unless_verbose(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def run_noisy(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _NOISY, *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    quiet = run_noisy("policies", "--format", "json")
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)
+    assert "DEPRECATED-THING" not in quiet.stderr and "NOT-OBSERVED" not in quiet.stderr
+    loud = run_noisy("--verbose", "policies", "--format", "json")
+    assert "DEPRECATED-THING" in loud.stderr and "NOT-OBSERVED" in loud.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written to the current directory

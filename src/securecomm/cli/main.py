@@ -159,8 +159,9 @@ def decide(
     decisions, bad = [], []
     if rejected is not None:
         writable_file(rejected, "--rejected")
+    stream = _open_input(file)  # a missing FILE fails before --rejected is created
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
-    with _open_input(file) as stream:
+    with stream:
         for item in iter_case_inputs(stream):
             if item.ok:
                 try:
