@@ -433,6 +433,23 @@ def test_heads_are_taken_automatically_after_m_minutes(db, seed, key, monkeypatc
         assert list(s.scalars(select(AuditCheckpoint.tree_size))) == [2]
 
 
+def test_unsigned_heads_are_counted_signed_ones_must_verify(db, seed, key):
+    with db.session() as s, s.begin():
+        audit.append(s, "test.event", actor="tester")
+        audit.checkpoint(s)  # before a key was configured: unsigned
+        audit.append(s, "test.event", actor="tester")
+        audit.checkpoint(s, key=key)
+    with db.session() as s:
+        report = audit.verify(s, key=key.public_key())
+    assert report.ok and report.unsigned_checkpoints == 1
+    assert "(1 signature(s) verified, 1 unsigned)" in report.summary()
+    _exec(db, "UPDATE audit_checkpoints SET signature = :g WHERE tree_size = 2", g="A" * 88)
+    with db.session() as s:
+        assert [p.kind for p in audit.verify(s, key=key.public_key()).problems] == [
+            "checkpoint_signature"
+        ]
+
+
 def test_tampered_frontier_is_reported(db, world):
     _exec(db, "UPDATE audit_head SET frontier = :f", f='{"peaks":["' + "00" * 32 + '"],"size":1}')
     assert "frontier_mismatch" not in {p.kind for p in _chain(db).problems}  # other size: stale
