@@ -267,6 +267,15 @@ def prepare(engine: Engine, agencies: Agencies) -> None:
                 gallery.ensure(session)
 
 
+def _flag_complaint_breaches(engine: Engine, now: dt.datetime) -> None:
+    """Record complaints overdue in their stage (IV rec. 4), each breach once; its own
+    transaction, so a breach is flagged within one worker cycle."""
+    from ..oversight.complaints import flag_breaches
+
+    with session_factory(engine)() as session, session.begin():
+        flag_breaches(session, now)
+
+
 def run_worker(
     engine: Engine,
     *,
@@ -320,6 +329,7 @@ def run_worker(
                 did += runner.batch(spec, batch_size)
             if max_batches is not None and report.batches >= max_batches:
                 break
+            _flag_complaint_breaches(engine, ctx.clock())  # oversight: once per cycle
             if did == 0:
                 if until_idle:
                     break
