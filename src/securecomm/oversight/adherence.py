@@ -107,9 +107,12 @@ class AdherenceReport:
 
 
 def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    if not re.fullmatch(r"\d{4}-\d{2}", str(month or "")):
-        raise ValueError(f"month: {month!r} is not YYYY-MM")
-    return parse_period(month)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}", str(month or "")):
+            raise ValueError
+        return parse_period(month)
+    except ValueError:
+        raise ValueError(f"month: {month!r} is not a month YYYY-MM") from None
 
 
 def _subject(entry: AuditEntry) -> dict[str, Any]:
