@@ -37,6 +37,7 @@ def _register_command_groups() -> None:
     lifecycle (detainers, notices) groups live beside their packages."""
     from .interop import commands as pipeline_commands
     from .interop import detainer_commands
+    from .oversight import commands as oversight_commands
     from .stats.commands import stats_app
     from .store.commands import audit_app, db_app
     from .synth.commands import synth_app
@@ -47,6 +48,7 @@ def _register_command_groups() -> None:
     detainer_commands.register(app)
     app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
+    oversight_commands.register(app)
 
 
 _register_command_groups()
