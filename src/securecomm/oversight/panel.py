@@ -222,7 +222,7 @@ def publish_frame(
     return {
         "period": frame.period, "frame_sha256": frame.sha256, "cases": len(frame.rows),
         "tree_head": {"tree_size": row.tree_size, "root_hash": row.root_hash,
-                      "signature": row.signature, "created_at": head.created_at.isoformat()},
+                      "signature": row.signature},
         "published_at": row.published_at.isoformat(),
     }  # fmt: skip
 
