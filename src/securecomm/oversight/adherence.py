@@ -56,7 +56,7 @@ from .panel import parse_period
 from .params import FIELD_OFFICES, SMALL_CELL_MAX, field_office_of
 from .protect import protect_value
 
-__all__ = ["CITIZEN_LIFT", "AdherenceReport", "alerts", "monthly_report"]
+__all__ = ["CITIZEN_LIFT", "AdherenceReport", "alerts", "citizen_lifts", "monthly_report"]
 
 CITIZEN_STATUSES = ("us_citizen_by_birth", "naturalized_citizen")
 CITIZEN_LIFT = Parameter(
@@ -120,6 +120,30 @@ def _subject(entry: AuditEntry) -> dict[str, Any]:
         return json.loads(entry.subject)
     except ValueError:  # pragma: no cover - written as canonical JSON by audit.append
         return {}
+
+
+def citizen_lifts(
+    session: Session, *, since: dt.datetime | None = None
+) -> list[tuple[Detainer, DetainerEvent]]:
+    """Detainers lifted because the person was a US citizen (:data:`CITIZEN_LIFT`), newest
+    first: the one definition the report and the alerts share."""
+    pattern = re.compile(CITIZEN_LIFT.value, re.IGNORECASE)
+    stmt = (
+        select(Detainer, DetainerEvent,
+               CaseRecord.case_json[("person", "citizenship_status")].as_string())
+        .join(DetainerEvent, DetainerEvent.detainer_id == Detainer.id)
+        .join(CaseRecord, CaseRecord.case_id == Detainer.case_id)
+        .where(DetainerEvent.event_type == DetainerEventType.lifted)
+        .order_by(DetainerEvent.occurred_at.desc(), DetainerEvent.id.desc())
+    )  # fmt: skip
+    if since is not None:
+        stmt = stmt.where(DetainerEvent.occurred_at >= since)
+    return [
+        (d, event)
+        for d, event, status in session.execute(stmt)
+        if pattern.search(str((event.details or {}).get("reason") or ""))
+        or status in CITIZEN_STATUSES
+    ]
 
 
 def monthly_report(session: Session, month: str) -> AdherenceReport:
@@ -218,20 +242,9 @@ def monthly_report(session: Session, month: str) -> AdherenceReport:
     for d, event in lifecycle.violations(session):
         if in_month(d.ori, event.occurred_at):
             held[d.ori] += 1
-    status = dict(session.execute(select(
-        CaseRecord.case_id, CaseRecord.case_json[("person", "citizenship_status")].as_string()
-    )).all())  # fmt: skip
-    pattern = re.compile(CITIZEN_LIFT.value, re.IGNORECASE)
     citizen: dict[str, int] = defaultdict(int)
-    for d, event in session.execute(
-        select(Detainer, DetainerEvent)
-        .join(DetainerEvent, DetainerEvent.detainer_id == Detainer.id)
-        .where(DetainerEvent.event_type == DetainerEventType.lifted)
-    ):
-        reason = str((event.details or {}).get("reason") or "")
-        if in_month(d.ori, event.occurred_at) and (
-            pattern.search(reason) or status.get(d.case_id) in CITIZEN_STATUSES
-        ):
+    for d, event in citizen_lifts(session):
+        if in_month(d.ori, event.occurred_at):
             citizen[d.ori] += 1
     oris = sorted(set(lodged) | set(held) | set(citizen))
     jurisdiction_rows = [
@@ -267,22 +280,13 @@ def alerts(
                 "message": f"{d.ori}: a person was held past the detainer's limit (detainer #{d.id})",
                 "source": f"{DETAINER_CITATION}; {TF} IV rec. 5",
             })  # fmt: skip
-    pattern = re.compile(CITIZEN_LIFT.value, re.IGNORECASE)
-    for d, event in session.execute(
-        select(Detainer, DetainerEvent)
-        .join(DetainerEvent, DetainerEvent.detainer_id == Detainer.id)
-        .where(
-            DetainerEvent.event_type == DetainerEventType.lifted, DetainerEvent.occurred_at >= since
-        )
-        .order_by(DetainerEvent.occurred_at.desc())
-    ):
-        if pattern.search(str((event.details or {}).get("reason") or "")):
-            out.append({
-                "kind": "us_citizen_detainer", "severity": "high", "at": event.occurred_at.isoformat(),
-                "subject": {"ori": d.ori, "detainer_id": d.id},
-                "message": f"{d.ori}: a detainer was lodged on a US citizen and lifted (detainer #{d.id})",
-                "source": CITIZEN_LIFT.citation,
-            })  # fmt: skip
+    for d, event in citizen_lifts(session, since=since):
+        out.append({
+            "kind": "us_citizen_detainer", "severity": "high", "at": event.occurred_at.isoformat(),
+            "subject": {"ori": d.ori, "detainer_id": d.id},
+            "message": f"{d.ori}: a detainer was lodged on a US citizen and lifted (detainer #{d.id})",
+            "source": CITIZEN_LIFT.citation,
+        })  # fmt: skip
     for c in session.scalars(
         select(Complaint)
         .where(Complaint.stage.not_in(list(FINAL_STAGES)), Complaint.stage_due_at < now)
