@@ -268,12 +268,19 @@ def prepare(engine: Engine, agencies: Agencies) -> None:
 
 
 def _flag_complaint_breaches(engine: Engine, now: dt.datetime) -> None:
-    """Record complaints overdue in their stage (IV rec. 4), each breach once; its own
-    transaction, so a breach is flagged within one worker cycle."""
-    from ..oversight.complaints import flag_breaches
+    """Record complaints overdue in their stage (IV rec. 4), each breach once, so a breach is
+    flagged within one worker cycle. A read first: the write transaction (a lock on SQLite)
+    only when there is something to record."""
+    from ..oversight.complaints import breaches_pending, flag_breaches
 
-    with session_factory(engine)() as session, session.begin():
-        flag_breaches(session, now)
+    with (
+        engine.connect() as conn,
+        Session(bind=conn.execution_options(sqlite_begin="DEFERRED")) as session,
+    ):
+        pending = breaches_pending(session, now)
+    if pending:
+        with session_factory(engine)() as session, session.begin():
+            flag_breaches(session, now)
 
 
 def run_worker(

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..law.detainer_clock import business_hours_between, hold_until
@@ -63,6 +63,8 @@ __all__ = [
     "ComplaintError",
     "advance",
     "assign",
+    "breaches",
+    "breaches_pending",
     "deadline",
     "file_complaint",
     "file_public",
@@ -405,18 +407,37 @@ def link(
         raise ComplaintError(str(exc)) from None
 
 
+def _unflagged_overdue(now: dt.datetime):
+    """Complaints overdue in their current stage whose breach is not yet recorded."""
+    flagged = (
+        select(ComplaintEvent.id)
+        .where(
+            ComplaintEvent.complaint_id == Complaint.id,
+            ComplaintEvent.breach_stage == Complaint.stage,
+        )
+        .exists()
+    )
+    return select(Complaint).where(
+        Complaint.stage.not_in(list(FINAL_STAGES)),
+        Complaint.stage_due_at.is_not(None),
+        Complaint.stage_due_at < now,
+        ~flagged,
+    )
+
+
+def breaches_pending(session: Session, now: dt.datetime) -> int:
+    """How many breaches :func:`flag_breaches` would record now (a read: the worker asks
+    before it opens a write transaction)."""
+    sub = _unflagged_overdue(_now(now)).subquery()
+    return session.scalar(select(func.count()).select_from(sub)) or 0
+
+
 def flag_breaches(session: Session, now: dt.datetime) -> list[dict[str, Any]]:
     """Record every complaint whose current stage is overdue at ``now``, once per complaint
     and stage (called by the worker each cycle). Returns what was newly flagged."""
     now = _now(now)
     overdue = session.scalars(
-        select(Complaint)
-        .where(
-            Complaint.stage.not_in(list(FINAL_STAGES)),
-            Complaint.stage_due_at.is_not(None),
-            Complaint.stage_due_at < now,
-        )
-        .order_by(Complaint.stage_due_at, Complaint.id)
+        _unflagged_overdue(now).order_by(Complaint.stage_due_at, Complaint.id)
     ).all()
     flagged = []
     for c in overdue:
