@@ -62,12 +62,13 @@ def test_stratified_draw_filters_the_unstratified_order():
     whole = panel.draw(frame, seed="dice-4-2-6", size=200)
     strat = panel.draw(frame, seed="dice-4-2-6", size=30, stratify_by=["size_class"])
     assert sum(s["sample"] for s in strat["strata"]) == 30
-    # the stratum's cases are exactly the first n_h of the unstratified order in that stratum
+    # the stratum's cases are exactly the first n_h of the unstratified order in that stratum,
+    # computed with consistent_sampler alone
     size_of = {r["case_id"]: r["size_class"] for r in csv.DictReader(io.StringIO(frame.decode()))}
+    alone = list(consistent_sampler.sampler(list(size_of), "dice-4-2-6", output="id"))
+    assert alone == [s["case_id"] for s in whole["sample"]]
     for stratum in strat["strata"]:
-        first = [
-            s["case_id"] for s in whole["sample"] if size_of[s["case_id"]] == stratum["stratum"]
-        ]
+        first = [c for c in alone if size_of[c] == stratum["stratum"]]
         picked = [s["case_id"] for s in strat["sample"] if s["stratum"] == stratum["stratum"]]
         assert picked == first[: stratum["sample"]]
 
