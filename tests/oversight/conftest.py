@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from oversight_world import StoreWorld, build
+from oversight_world import StoreWorld, build, register_users
 
 from db_backends import Backend
 
@@ -14,4 +14,11 @@ from db_backends import Backend
 def store_world(db: Backend) -> tuple[Backend, StoreWorld]:
     with db.session() as session, session.begin():
         world = build(session)
+    return db, world
+
+
+@pytest.fixture
+def users_world(store_world):
+    db, world = store_world
+    register_users(db)
     return db, world

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 UTC = dt.UTC
 JURISDICTIONS = {
-    # ori: (state, timezone)
-    "NY0300000": ("NY", "America/New_York"),
-    "CO0010000": ("CO", "America/Denver"),
-    "TX2270000": ("TX", "America/Chicago"),
-    "AZ0070000": ("AZ", "America/Phoenix"),
-    "HI0020000": ("HI", "Pacific/Honolulu"),
+    # ori: (state, timezone, county FIPS)
+    "NY0300000": ("NY", "America/New_York", "36061"),
+    "CO0010000": ("CO", "America/Denver", "08031"),
+    "TX2270000": ("TX", "America/Chicago", "48201"),
+    "AZ0070000": ("AZ", "America/Phoenix", "04013"),
+    "HI0020000": ("HI", "Pacific/Honolulu", "15003"),
 }
 ORIS = list(JURISDICTIONS)
 LOITERING = {"ncic": "5311", "literal": "LOITERING", "severity": "misdemeanor"}
@@ -47,7 +47,7 @@ class StoreWorld:
 
 
 def _document(i: int, ori: str, program: str) -> dict[str, Any]:
-    state, zone = JURISDICTIONS[ori]
+    state, zone, _fips = JURISDICTIONS[ori]
     charges = [[LOITERING], [NO_LICENSE], [ASSAULT], [ASSAULT, LOITERING]][i % 4]
     status = "lawful_permanent_resident" if i % 9 == 4 else "entered_without_inspection"
     return {
@@ -79,8 +79,9 @@ def build(session: Session, n: int = 36) -> StoreWorld:
 
     pack = CompiledPack(PACKS["tfsc-2011"])
     world = StoreWorld()
-    for ori, (state, zone) in JURISDICTIONS.items():
-        r.upsert_jurisdiction(session, ori, state=state, timezone=zone, name=f"County {ori}")
+    for ori, (state, zone, fips) in JURISDICTIONS.items():
+        r.upsert_jurisdiction(session, ori, state=state, timezone=zone, name=f"County {ori}",
+                              county_fips=fips)  # fmt: skip
     for i in range(n):
         # NY and TX are the big jurisdictions, HI the small one
         ori = ORIS[[0, 0, 0, 2, 2, 1, 3, 0, 2, 4][i % 10]]
@@ -148,3 +149,22 @@ def build(session: Session, n: int = 36) -> StoreWorld:
                                          actor="ero-officer")  # fmt: skip
     session.flush()
     return world
+
+
+#: registered users of the oversight CLI tests: name -> (role, areas)
+USERS = {
+    "crcl-intake": ("crcl", ()),
+    "crcl-1": ("crcl", ()),
+    "investigator-2": ("crcl", ()),
+    "panel-chair": ("panel", ()),
+    "panelist-1": ("panel", ()),
+    "ero-1": ("ice_officer", ("NYC",)),
+}
+
+
+def register_users(db) -> None:
+    from securecomm.users.service import ADMIN_CLI_ACTOR, add_user
+
+    with db.session() as session, session.begin():
+        for name, (role, areas) in USERS.items():
+            add_user(session, name, role, areas=areas, actor=ADMIN_CLI_ACTOR)

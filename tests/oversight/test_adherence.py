@@ -35,13 +35,12 @@ def test_report_counts_match_the_world(store_world):
     assert sum(r["lifted_us_citizen"] for r in juris) == len(world.citizen_lifted)
     officers = [row for r in reports for row in r.officers]
     assert {r["officer"] for r in officers} == {"officer-0", "officer-1", "officer-2"}
-    assert {r["field_office"] for r in offices} <= {"New York City", "Dallas", "Denver",
-                                                   "Phoenix", "San Francisco"}  # fmt: skip
+    assert {r["field_office"] for r in offices} == {"NYC", "HOU", "DEN", "PHO", "SFR"}
 
 
-def test_field_office_parameter():
-    assert field_office_of("TX") == "Dallas"
-    assert field_office_of("ZZ") == "unassigned"
+def test_field_office_is_the_registry_crosswalk():
+    assert field_office_of("48201") == "HOU"
+    assert field_office_of(None) == field_office_of("99999") == "unassigned"
 
 
 def test_published_copy_suppresses_small_cells(store_world, tmp_path):

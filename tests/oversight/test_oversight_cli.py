@@ -25,8 +25,8 @@ def run(db, *args, code=0):
     return result
 
 
-def test_complaint_intake_to_resolution(store_world):
-    db, world = store_world
+def test_complaint_intake_to_resolution(users_world):
+    db, world = users_world
     filed = run(db, "complaints", "file", "--as", "crcl-intake", "--channel", "email",
                 "--category", "us_citizen_held", "--language", "vi", "--name", "Nguyen Van A",
                 "--contact", "a@example.org", "--narrative", "Tôi là công dân",
@@ -34,16 +34,22 @@ def test_complaint_intake_to_resolution(store_world):
     doc = json.loads(filed.stdout)
     cid, receipt = str(doc["complaint_id"]), doc["receipt_code"]
     run(db, "complaints", "advance", cid, "--to", "investigating", "--as", "crcl-1", code=1)
+    wrong = run(
+        db, "complaints", "advance", cid, "--to", "acknowledged", "--as", "panelist-1", code=1
+    )
+    assert "role panel" in wrong.output
+    stranger = run(
+        db, "complaints", "advance", cid, "--to", "acknowledged", "--as", "j.smith", code=1
+    )
+    assert "not a registered user" in stranger.output
     run(db, "complaints", "advance", cid, "--to", "acknowledged", "--as", "crcl-1")
     run(db, "complaints", "assign", cid, "--to", "investigator-2", "--as", "crcl-1")
     run(db, "complaints", "advance", cid, "--to", "investigating", "--as", "investigator-2")
     run(db, "complaints", "advance", cid, "--to", "resolved", "--as", "investigator-2",
         "--outcome", "Detainer lifted; ICE retrained the field office")  # fmt: skip
-    ice = run(db, "complaints", "show", cid, "--as", "ero-1", "--role", "ice", "--format", "json")
+    ice = run(db, "complaints", "show", cid, "--as", "ero-1", "--format", "json")
     assert "Nguyen" not in ice.stdout and "công dân" not in ice.stdout
-    crcl = run(
-        db, "complaints", "show", cid, "--as", "crcl-1", "--role", "crcl", "--format", "json"
-    )
+    crcl = run(db, "complaints", "show", cid, "--as", "crcl-1", "--format", "json")
     assert "Nguyen Van A" in crcl.stdout
     status = run(db, "complaints", "status", receipt, "--format", "json")
     assert json.loads(status.stdout)["stage"] == "resolved"
@@ -60,8 +66,8 @@ def test_complaint_intake_to_resolution(store_world):
     run(db, "complaints", "breaches", "--flag")
 
 
-def test_panel_frame_draw_verify_record_report(store_world, tmp_path):
-    db, _world = store_world
+def test_panel_frame_draw_verify_record_report(users_world, tmp_path):
+    db, _world = users_world
     frame = tmp_path / "frame.csv"
     published = run(db, "panel", "frame", "--period", "2012-Q3", "-o", str(frame),
                     "--as", "panel-chair")  # fmt: skip
@@ -86,8 +92,13 @@ def test_panel_frame_draw_verify_record_report(store_world, tmp_path):
     view = json.loads(run(db, "panel", "case", draw_id, pseudonym, "--as", "panelist-1").stdout)
     assert view["pseudonym"] == pseudonym and "C-OV" not in json.dumps(view)
     answers = [f"--answer={c['id']}=yes" for c in view["checklist"]]
-    run(db, "panel", "finding", draw_id, pseudonym, *answers, "--finding", "adherent",
-        "--as", "panelist-1")  # fmt: skip
+    answers[-1] = answers[-1].replace("=yes", "=no")
+    found = run(db, "panel", "finding", draw_id, pseudonym, *answers, "--finding", "deviation",
+                "--as", "panelist-1")  # fmt: skip
+    finding_id = found.stdout.split("#")[1].split()[0]
+    run(db, "panel", "respond", finding_id, "--response", "Reviewed", "--as", "panelist-1", code=1)
+    run(db, "panel", "respond", finding_id, "--response", "Reviewed", "--corrective-action",
+        "--as", "ero-1")  # fmt: skip
     run(db, "panel", "finding", draw_id, pseudonym, "--answer=priority=maybe", "--finding",
         "adherent", "--as", "panelist-1", code=1)  # fmt: skip
     run(db, "panel", "report", "--draw", draw_id, "--out", str(tmp_path / "report"))
@@ -103,8 +114,8 @@ def test_panel_size():
     assert r.exit_code == 2 and "--defect-rate" in r.output
 
 
-def test_oversight_report_and_alerts(store_world, tmp_path):
-    db, _world = store_world
+def test_oversight_report_and_alerts(users_world, tmp_path):
+    db, _world = users_world
     run(db, "oversight", "report", "--month", "2012-08", "--out", str(tmp_path))
     assert (tmp_path / "oversight-2012-08.html").is_file()
     assert (tmp_path / "oversight-2012-08-jurisdictions.csv").is_file()

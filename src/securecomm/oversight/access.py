@@ -1,53 +1,52 @@
-"""Who may see what (DESIGN 8: complainants' identities hidden from enforcement staff; panel
-members see de-identified cases; the public sees aggregates).
+"""Who may act and who may see what (complainants' identities hidden from enforcement staff;
+panel members see de-identified cases; the public sees aggregates).
 
-Roles: ``crcl`` (DHS Office for Civil Rights and Civil Liberties), ``panel`` (the independent
-panel, IV rec. 6), ``ice``, ``lea`` (police), ``public``. An acting person is checked against
-the user registry (``securecomm.users.service.require_user``) when it is installed; without it
-the name is only checked for unsafe characters and the role is as stated by the caller.
+The acting person is a registered user (:func:`securecomm.users.service.require_user`): a name
+that is not registered, is disabled, only looks like a registered name, or lacks the role is
+refused. Roles (the registry's): ``crcl`` (DHS Office for Civil Rights and Civil Liberties)
+takes complaints and sees complainants; ``panel`` (the independent panel, IV rec. 6) records
+draws and findings; ``ice_officer`` / ``ice_supervisor`` respond to findings. Any role other
+than ``crcl`` gets the redacted view of a complaint.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..textsafety import UnsafeTextError, check_text
+from ..users.service import Principal, UserError, require_user
 
-__all__ = ["ROLES", "AccessError", "acting_user", "registry_available"]
+__all__ = ["ACTING_ROLES", "AccessError", "acting_user", "viewer"]
 
-ROLES = ("crcl", "panel", "ice", "lea", "public")
-_NAME_MAX = 128
+#: what an oversight step needs -> the registry roles that may take it
+ACTING_ROLES: dict[str, tuple[str, ...]] = {
+    "crcl": ("crcl",),
+    "panel": ("panel",),
+    "ice": ("ice_officer", "ice_supervisor"),
+}
 
 
 class AccessError(PermissionError):
-    """The person may not do this (the message names the role needed, never data)."""
+    """The person may not do this (the message names the field and why, never data)."""
 
 
-def registry_available() -> bool:
-    try:
-        from ..users import service  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def acting_user(session: Session, name: object, *, role: str, field: str = "as") -> str:
-    """The checked name of the person acting in ``role`` (refused: :class:`AccessError`)."""
-    if role not in ROLES:
-        raise AccessError(f"role: {role!r} is not one of {', '.join(ROLES)}")
-    if not isinstance(name, str) or not name.strip():
+def viewer(session: Session, name: object, *, field: str = "--as") -> Principal:
+    """The registered, active user ``name`` whatever the role (for views that redact by role)."""
+    if not isinstance(name, str):
         raise AccessError(f"{field}: the acting user's name is required")
     try:
-        check_text(name, field)
-    except UnsafeTextError as exc:
+        return require_user(session, name, field=field)
+    except UserError as exc:
         raise AccessError(str(exc)) from None
-    if len(name) > _NAME_MAX:
-        raise AccessError(f"{field}: longer than {_NAME_MAX} characters")
-    if registry_available():
-        from ..users import service
 
-        try:
-            service.require_user(session, name, roles=(role,))
-        except Exception as exc:  # the registry's own refusal: unknown user, wrong role
-            raise AccessError(f"{field}: {exc}") from None
-    return name.strip()
+
+def acting_user(session: Session, name: object, *, role: str, field: str = "--as") -> str:
+    """The registered name of the person taking a step that needs ``role`` (a key of
+    :data:`ACTING_ROLES`); :class:`AccessError` otherwise."""
+    if role not in ACTING_ROLES:
+        raise AccessError(f"role: {role!r} is not one of {', '.join(ACTING_ROLES)}")
+    if not isinstance(name, str):
+        raise AccessError(f"{field}: the acting user's name is required")
+    try:
+        return require_user(session, name, roles=ACTING_ROLES[role], field=field).name
+    except UserError as exc:
+        raise AccessError(str(exc)) from None

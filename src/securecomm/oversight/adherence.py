@@ -4,7 +4,8 @@ detainers").
 
 :func:`monthly_report` -- for one month (each event dated in its facility's local time):
 
-* per field office (area of responsibility, :data:`~.params.FIELD_OFFICES`) and officer:
+* per field office (ICE ERO area of responsibility of the jurisdiction's county, the crosswalk
+  the user registry uses: :func:`~.params.field_office_of`) and officer:
   officer decisions, overrides against the recommendation (up to a more severe action, down
   to a less severe one), safeguard overrides (an override the field office sent to a
   supervisor) with the supervisors' approvals, denials and those still pending, and the
@@ -53,7 +54,7 @@ from ..store.models import (
 )
 from .complaints import FINAL_STAGES
 from .panel import parse_period
-from .params import FIELD_OFFICES, SMALL_CELL_MAX, field_office_of
+from .params import FIELD_OFFICE_SOURCE, SMALL_CELL_MAX, field_office_of
 from .protect import protect_value
 
 __all__ = ["CITIZEN_LIFT", "AdherenceReport", "alerts", "citizen_lifts", "monthly_report"]
@@ -150,7 +151,7 @@ def monthly_report(session: Session, month: str) -> AdherenceReport:
     """The month's adherence figures, unprotected (CRCL); ``.protected()`` to publish."""
     start, end = _month_bounds(month)
     juris = {
-        j.ori: (j.state, ZoneInfo(j.timezone), j.name)
+        j.ori: (j.state, ZoneInfo(j.timezone), j.name, j.county_fips)
         for j in session.scalars(select(Jurisdiction))
     }
 
@@ -202,7 +203,7 @@ def monthly_report(session: Session, month: str) -> AdherenceReport:
         ori = case_ori.get(a.case_id)
         if ori is None or not in_month(ori, a.acted_at):
             continue
-        office = field_office_of(juris[ori][0])
+        office = field_office_of(juris[ori][3])
         rec = recommended.get(a.case_id)
         for row in (officers[(office, a.officer)], offices[office]):
             row["decisions"] += 1
@@ -249,7 +250,7 @@ def monthly_report(session: Session, month: str) -> AdherenceReport:
     oris = sorted(set(lodged) | set(held) | set(citizen))
     jurisdiction_rows = [
         {"ori": ori, "name": juris[ori][2], "state": juris[ori][0],
-         "field_office": field_office_of(juris[ori][0]), "detainers_lodged": lodged[ori],
+         "field_office": field_office_of(juris[ori][3]), "detainers_lodged": lodged[ori],
          "held_past_limit": held[ori], "lifted_us_citizen": citizen[ori]}
         for ori in oris
     ]  # fmt: skip
@@ -257,7 +258,7 @@ def monthly_report(session: Session, month: str) -> AdherenceReport:
         "adherence": f"{TF} II rec. 3 (adherence to the stated priorities)",
         "holds": f"{DETAINER_CITATION}; {TF} IV rec. 5 ('unlawful detention past 48 hours')",
         "citizens": f"{CITIZEN_LIFT.citation}. {CITIZEN_LIFT.rationale}",
-        "field_offices": f"{FIELD_OFFICES.citation}. {FIELD_OFFICES.rationale}",
+        "field_offices": f"{FIELD_OFFICE_SOURCE}; {TF} II rec. 3",
     }
     return AdherenceReport(month, officer_rows, office_rows, jurisdiction_rows, sources)
 

@@ -3,8 +3,9 @@
 A thin Typer front over :mod:`securecomm.oversight` (the store URL and read sessions are the
 pipeline commands').
 
-``--as USER`` names the acting person (checked against the user registry when it is installed:
-role ``crcl`` for complaints, ``panel`` for the panel's steps, ``ice`` for responses).
+``--as USER`` names the acting person, a registered user (``securecomm users add``) with the
+role the step needs: ``crcl`` for complaints, ``panel`` for the panel's steps, ``ice_officer``
+or ``ice_supervisor`` for ICE's responses.
 
 Exit status: 0 done; 1 refused (an invalid transition, a draw that does not verify ...);
 2 a usage or database error.
@@ -15,69 +16,61 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ..interop.commands import UrlOpt, _engine, _ReadSession
+from ..cli.preamble import DATA, Typer, UrlOpt, err, fail, open_engine, out, read_session
 
 __all__ = ["complaints_app", "oversight_app", "panel_app", "register"]
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-complaints_app = typer.Typer(help="Complaints to CRCL (IV rec. 4).", no_args_is_help=True)
-panel_app = typer.Typer(
-    help="The independent panel's sample and findings (IV rec. 6).", no_args_is_help=True
-)
-oversight_app = typer.Typer(
-    help="Adherence and detainer monitoring (II rec. 3, IV rec. 5).", no_args_is_help=True
-)
+complaints_app = Typer(help="Complaints to CRCL (IV rec. 4).")
+panel_app = Typer(help="The independent panel's sample and findings (IV rec. 6).")
+oversight_app = Typer(help="Adherence and detainer monitoring (II rec. 3, IV rec. 5).")
 
 AsOpt = Annotated[str, typer.Option("--as", help="The acting user (audited).")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+def _fail(message: str, code: int = 2):
+    fail(message, code)
 
 
 def _json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def _write(url: str | None, fn, *args, **kwargs):
-    """Run ``fn(session, ...)`` in one write transaction; refusals exit 1 with the message."""
-    from ..store.db import session_factory
+def _refusals() -> tuple[type[BaseException], ...]:
     from ..store.errors import StoreError
     from .access import AccessError
     from .complaints import ComplaintError
     from .panel import PanelError
 
-    engine = _engine(url)
+    return (ComplaintError, PanelError, AccessError, StoreError)
+
+
+def _write(url: str | None, fn, *args, **kwargs):
+    """Run ``fn(session, ...)`` in one write transaction; refusals exit 1 with the message."""
+    from ..store.db import session_factory
+
+    engine = open_engine(url)
     try:
         with session_factory(engine)() as session, session.begin():
             return fn(session, *args, **kwargs)
-    except (ComplaintError, PanelError, AccessError, StoreError) as exc:
-        _fail(str(exc), 1)
+    except _refusals() as exc:
+        fail(str(exc), DATA)
     finally:
         engine.dispose()
 
 
 def _read(url: str | None, fn, *args, **kwargs):
-    from .access import AccessError
-    from .complaints import ComplaintError
-    from .panel import PanelError
-
-    engine = _engine(url)
+    engine = open_engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             return fn(session, *args, **kwargs)
-    except (ComplaintError, PanelError, AccessError, ValueError) as exc:
-        _fail(str(exc), 1)
+    except (*_refusals(), ValueError) as exc:
+        fail(str(exc), DATA)
     finally:
         engine.dispose()
 
@@ -226,23 +219,18 @@ def complaints_list(
 def complaints_show(
     complaint_id: Annotated[int, typer.Argument(help="The complaint number.")],
     as_user: AsOpt,
-    role: Annotated[
-        str,
-        typer.Option(
-            help="The role to view as: crcl sees the complainant; any other role a redacted view."
-        ),
-    ] = "ice",
     url: UrlOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """A complaint and its timeline. Only the crcl role sees who complained and what they said."""
+    """A complaint and its timeline. Only a crcl user sees who complained and what they said;
+    any other role gets a redacted view."""
+    from .access import viewer
     from .complaints import view
 
     _format(fmt)
 
     def run(session):
-        _as(session, as_user, role)
-        return view(session, complaint_id, role=role)
+        return view(session, complaint_id, role=viewer(session, as_user).role)
 
     doc = _read(url, run)
     if fmt == "json":

@@ -88,7 +88,7 @@ TRANSITIONS: dict[ComplaintStage, frozenset[ComplaintStage]] = {
     S.closed: frozenset(),
 }
 #: the actor of public-form intake and of the worker's breach sweep
-PUBLIC_INTAKE_ACTOR = "public-intake"
+PUBLIC_INTAKE_ACTOR = "public"  # a reserved actor: no user may register under it
 WORKER_ACTOR = "worker"
 STAFF_CHANNELS = (ComplaintChannel.phone, ComplaintChannel.paper, ComplaintChannel.email)
 _RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U

@@ -16,7 +16,7 @@ __all__ = [
     "AGE_BANDS",
     "COMPLAINT_STAGE_DEADLINES",
     "CRCL_TIMEZONE",
-    "FIELD_OFFICES",
+    "FIELD_OFFICE_SOURCE",
     "SCHLANGER",
     "SIZE_CLASSES",
     "SMALL_CELL_MAX",
@@ -81,45 +81,18 @@ SIZE_CLASSES = Parameter(
     "in the frame's period, ties broken by ORI) among the jurisdictions with bookings then.",
 )
 
-#: ICE ERO field offices (areas of responsibility) by state. Texas, California and New York
-#: hold several field offices; without county lists they go to the office of their largest
-#: metropolitan caseload.
-FIELD_OFFICES = Parameter(
-    "monitoring.field_office_by_state",
-    {
-        "Atlanta": ("GA", "NC", "SC"),
-        "Baltimore": ("MD",),
-        "Boston": ("CT", "MA", "ME", "NH", "RI", "VT"),
-        "Chicago": ("IL", "IN", "KS", "KY", "MO", "WI"),
-        "Dallas": ("OK", "TX"),
-        "Denver": ("CO", "WY"),
-        "Detroit": ("MI", "OH"),
-        "El Paso": ("NM",),
-        "Los Angeles": ("CA",),
-        "Miami": ("FL", "PR", "VI"),
-        "New Orleans": ("AL", "AR", "LA", "MS", "TN"),
-        "New York City": ("NY",),
-        "Newark": ("NJ",),
-        "Philadelphia": ("DE", "PA", "WV"),
-        "Phoenix": ("AZ",),
-        "Salt Lake City": ("ID", "MT", "NV", "UT"),
-        "San Francisco": ("GU", "HI"),
-        "Seattle": ("AK", "OR", "WA"),
-        "St. Paul": ("IA", "MN", "ND", "NE", "SD"),
-        "Washington": ("DC", "VA"),
-    },
-    D(2011, 9, 30),
-    "ICE Enforcement and Removal Operations field offices (areas of responsibility), "
-    f"ice.gov/contact/ero; {TF} II rec. 3 (monitor adherence to the priorities)",
-    "State-level approximation of the areas of responsibility: split states (TX, CA, NY) "
-    "go to one office; a state not listed is reported as 'unassigned', never dropped.",
-    kind="interpretation",
+
+def field_office_of(county_fips: str | None) -> str:
+    """The ICE ERO area of responsibility (field office) of a jurisdiction's county, from the
+    county-to-AOR crosswalk the user registry scopes ICE users by
+    (:func:`securecomm.users.areas.aor_of_county`); 'unassigned' when the county is unknown,
+    never dropped."""
+    from ..users.areas import aor_of_county
+
+    return aor_of_county(county_fips) or "unassigned"
+
+
+FIELD_OFFICE_SOURCE = (
+    "ICE ERO areas of responsibility by county: UW Center for Human Rights crosswalk "
+    "(securecomm/data/county_aor.csv, provenance in securecomm/data/README.md)"
 )
-
-
-def field_office_of(state: str | None, table: Parameter = FIELD_OFFICES) -> str:
-    """The field office whose area of responsibility holds ``state`` ('unassigned' if none)."""
-    for office, states in table.value.items():
-        if state in states:
-            return office
-    return "unassigned"
