@@ -13,19 +13,16 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ..store.commands import UrlOpt, _engine, _require_head
+from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out, read_session, transaction
 
 __all__ = ["users_app"]
 
-users_app = typer.Typer(
+users_app = Typer(
     help="Registered users (officers, supervisors, police staff, booking systems, oversight).",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 AsOpt = Annotated[
     str | None,
@@ -37,44 +34,36 @@ AsOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
 def _read_password() -> str:
     if sys.stdin.isatty():
         import getpass
 
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
-            _fail("password: the two entries differ")
+            fail("password: the two entries differ")
         return first
     line = sys.stdin.readline()
     return line[:-1] if line.endswith("\n") else line
 
 
 def _run(url: str | None, work, *, write: bool):
-    """Run ``work(session)`` in one transaction; user and database errors end the command
-    with a one-line message (exit 2), never a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..store.db import display_url, session_factory
+    """Run ``work(session)`` through the CLI preamble (one transaction when ``write``): a
+    refused name, role or scope is a usage error naming the field (exit 2); a database fault
+    ends the command with one line, never a traceback."""
     from .service import UserError
 
-    engine = _engine(url)
+    def guarded(session):
+        try:
+            return work(session)
+        except UserError as exc:
+            fail(str(exc))
+
+    if write:
+        return transaction(url, guarded)
+    engine = open_engine(url)
     try:
-        _require_head(engine)
-        with session_factory(engine)() as session:
-            try:
-                if write:
-                    with session.begin():
-                        return work(session)
-                return work(session)
-            except UserError as exc:
-                _fail(str(exc))
-    except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: database error ({exc.__class__.__name__})")
+        with read_session(engine) as session:
+            return guarded(session)
     finally:
         engine.dispose()
 
@@ -135,7 +124,7 @@ def users_list(
     from .service import list_users
 
     if fmt not in ("table", "json"):
-        _fail("--format: table or json")
+        fail("--format: table or json")
     users = _run(url, list_users, write=False)
     if fmt == "json":
         for p in users:
