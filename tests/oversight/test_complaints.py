@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from oversight_world import register_users
 from sqlalchemy import func, select
 
 from securecomm.law.detainer_clock import is_business_day
@@ -120,6 +121,7 @@ def test_links_are_validated_against_the_store(store_world):
 
 
 def test_state_machine_to_resolution_and_refusals(db):
+    register_users(db)
     t = FRIDAY
     with db.session() as s, s.begin():
         cid = _file(s).id
@@ -134,14 +136,16 @@ def test_state_machine_to_resolution_and_refusals(db):
         cm.advance(s, cid, "acknowledged", actor="crcl-1", at=t + step)
         with pytest.raises(cm.ComplaintError, match="use assign"):
             cm.advance(s, cid, "assigned", actor="crcl-1", at=t + step)
-        cm.assign(s, cid, "investigator-7", actor="crcl-1", at=t + 2 * step)
-        cm.advance(s, cid, "investigating", actor="investigator-7", at=t + 3 * step)
+        with pytest.raises(cm.ComplaintError, match="investigator: has role panel"):
+            cm.assign(s, cid, "panelist-1", actor="crcl-1", at=t + 2 * step)
+        cm.assign(s, cid, "investigator-2", actor="crcl-1", at=t + 2 * step)
+        cm.advance(s, cid, "investigating", actor="investigator-2", at=t + 3 * step)
         with pytest.raises(cm.ComplaintError, match="outcome: required"):
-            cm.advance(s, cid, "resolved", actor="investigator-7", at=t + 4 * step)
+            cm.advance(s, cid, "resolved", actor="investigator-2", at=t + 4 * step)
         with pytest.raises(cm.ComplaintError, match="referred_to: required"):
-            cm.advance(s, cid, "referred", actor="investigator-7", outcome="to DOJ",
+            cm.advance(s, cid, "referred", actor="investigator-2", outcome="to DOJ",
                        at=t + 4 * step)  # fmt: skip
-        cm.advance(s, cid, "referred", actor="investigator-7", outcome="Referred for review",
+        cm.advance(s, cid, "referred", actor="investigator-2", outcome="Referred for review",
                    referred_to="DOJ Civil Rights Division", at=t + 4 * step)  # fmt: skip
     with (
         db.session() as s,

@@ -53,6 +53,7 @@ from ..store.models import (
 )
 from ..textsafety import UnsafeTextError, find_unsafe
 from ..textsafety import check_text as safe_text
+from .access import AccessError, acting_user
 from .params import COMPLAINT_STAGE_DEADLINES, CRCL_TIMEZONE, SMALL_CELL_MAX
 from .protect import protect_counts
 
@@ -366,10 +367,15 @@ def assign(
     actor: str,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """Assign an acknowledged complaint to an investigator (stage ``assigned``), or reassign
-    one already assigned or under investigation (the stage and its deadline stay)."""
+    """Assign an acknowledged complaint to an investigator -- a registered ``crcl`` user --
+    (stage ``assigned``), or reassign one already assigned or under investigation (the stage
+    and its deadline stay)."""
     now = _now(at)
-    who = _line(investigator, "investigator", 128, required=True)
+    _line(investigator, "investigator", 128, required=True)
+    try:  # the investigator is CRCL staff: a registered, active crcl user
+        who = acting_user(session, investigator, role="crcl", field="investigator")
+    except AccessError as exc:
+        raise ComplaintError(str(exc)) from None
     c = _load(session, complaint_id)
     if c.stage is S.acknowledged:
         c.assigned_to = who
