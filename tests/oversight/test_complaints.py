@@ -164,9 +164,10 @@ def test_state_machine_to_resolution_and_refusals(db):
             "referred",
         ]
         assert cm.public_status(s, doc["receipt_code"])["outcome"] == "Referred for review"
-        assert [e.event_type for e in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))] == [
-            "complaint.filed"
-        ] + ["complaint.stage_changed"] * 4
+        logged = [e.event_type for e in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        assert [e for e in logged if e.startswith("complaint.")] == ["complaint.filed"] + [
+            "complaint.stage_changed"
+        ] * 4
         assert verify(s).ok
 
 
