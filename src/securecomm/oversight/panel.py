@@ -96,6 +96,10 @@ __all__ = [
 ]
 
 FRAME_COLUMNS = ("case_id", "size_class", "action", "program")
+MORTON_DISCRETION = (
+    "Morton memo, Exercising Prosecutorial Discretion Consistent with the Civil Immigration "
+    "Enforcement Priorities, June 17, 2011"
+)
 DRAW_FORMAT = "panel-draw/1"
 TICKET_DIGITS = 20
 ALLOCATIONS = ("proportional", "neyman")
@@ -556,7 +560,7 @@ CHECKLIST_ITEMS = (
     ("rule_followed", "Was the action the policy's decisive rule calls for the action taken, or an "
      "override justified and approved where required?", f"{TF} II rec. 3"),
     ("discretion_considered", "Were the discretion factors present considered?",
-     f"{MORTON_JUNE}; {TF} II rec. 2"),
+     f"{MORTON_DISCRETION}; {MORTON_JUNE}; {TF} II.2, II rec. 2"),
     ("disclosure_right", "Did the police receive only what the jurisdiction's preference and the "
      "policy allow (no immigration hit information on a citizen)?", f"{TF} IV rec. 3"),
     ("hold_within_limit", "Was any hold within 48 hours excluding weekends and holidays?",

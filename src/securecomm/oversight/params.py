@@ -67,7 +67,7 @@ AGE_BANDS = Parameter(
     (18, 25, 35, 45, 55, 65),
     D(2011, 9, 30),
     f"{TF} IV rec. 6 (an independent panel reviews a random sample of cases); Morton memo, "
-    "Prosecutorial Discretion, June 17, 2011 (minors and the elderly)",
+    "Exercising Prosecutorial Discretion, June 17, 2011, report II.2 (minors and the elderly)",
     "Panel members see an age band, never a birth date: the bands keep the discretion "
     "factors that depend on age (under 18, 65 and over) visible.",
 )

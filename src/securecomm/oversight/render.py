@@ -6,6 +6,7 @@ A suppressed count is ``None`` in the data, an empty cell in the CSV and "<=10" 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,8 @@ def write_findings(report: Any, out_dir: Path) -> dict[str, Path]:
         ("frame cases", d["frame_cases"]),
         ("audit tree head at publication", f"size {d['tree_size']}, root {d['root_hash']}"),
         ("frame published", d["published_at"]), ("seed", d["seed"]), ("sample size", d["size"]),
-        ("parameters", d["parameters"]), ("sample SHA-256", d["sample_sha256"]),
+        ("parameters", json.dumps(d["parameters"], sort_keys=True)),
+        ("sample SHA-256", d["sample_sha256"]),
         ("drawn", d["drawn_at"]),
     ]  # fmt: skip
     return write_report(
