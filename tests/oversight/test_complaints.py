@@ -71,6 +71,10 @@ def test_public_intake_anonymous_receipt_and_status(db):
         assert s.scalar(select(func.count()).select_from(ComplaintIdentity)) == 0
         with pytest.raises(cm.ComplaintError, match="receipt"):
             cm.public_status(s, "0000-0000-0000")
+    with db.session() as s, pytest.raises(cm.ComplaintError, match="jurisdiction only"):
+        # no oracle: the public cannot learn whether a TCN exists
+        cm.file_public(s, category="other", language="en", narrative="x",
+                       links=[("booking", "TCN-1")])  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -270,7 +270,15 @@ def file_public(
     at: dt.datetime | None = None,
 ) -> str:
     """The public form (no account): returns the receipt code. Without a name or contact
-    the complaint is anonymous."""
+    the complaint is anonymous. It links a jurisdiction (ORIs are public) and nothing else:
+    checking a TCN, case or detainer for a member of the public would tell them whether a
+    person was booked; CRCL links those once it has the complaint."""
+    links = list(links)
+    if any(str(kind) != ComplaintLinkKind.jurisdiction.value for kind, _ref in links):
+        raise ComplaintError(
+            "links: the public form takes a jurisdiction only; CRCL links bookings, cases "
+            "and detainers"
+        )
     complaint = _file(
         session, channel=ComplaintChannel.web, category=category, language=language,
         narrative=narrative, name=name, contact=contact, anonymous=False, links=links,
