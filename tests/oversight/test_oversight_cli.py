@@ -51,6 +51,8 @@ def test_complaint_intake_to_resolution(users_world):
     assert "Nguyen" not in ice.stdout and "công dân" not in ice.stdout
     crcl = run(db, "complaints", "show", cid, "--as", "crcl-1", "--format", "json")
     assert "Nguyen Van A" in crcl.stdout
+    table = run(db, "complaints", "show", cid, "--as", "ero-1")  # user text is never markup
+    assert "[withheld: visible to CRCL only]" in table.stdout and "Nguyen" not in table.stdout
     status = run(db, "complaints", "status", receipt, "--format", "json")
     assert json.loads(status.stdout)["stage"] == "resolved"
     listed = run(db, "complaints", "list")
@@ -64,6 +66,12 @@ def test_complaint_intake_to_resolution(users_world):
     stats = json.loads(run(db, "complaints", "stats").stdout)
     assert stats["by_category"]["us_citizen_held"] is None  # 1: suppressed
     run(db, "complaints", "breaches", "--flag")
+    assert "suppressed" in run(db, "complaints", "stats", "--format", "table").stdout
+    marked = run(db, "complaints", "file", "--as", "crcl-1", "--channel", "paper", "--category",
+                 "other", "--narrative", "[bold]x[/] [link=http://e]y", "--format", "json")  # fmt: skip
+    shown = run(db, "complaints", "show", str(json.loads(marked.stdout)["complaint_id"]),
+                "--as", "crcl-1")  # fmt: skip
+    assert "[bold]x[/] [link=http://e]y" in shown.stdout
 
 
 def test_panel_frame_draw_verify_record_report(users_world, tmp_path):

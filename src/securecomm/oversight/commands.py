@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..cli.preamble import DATA, Typer, UrlOpt, err, fail, open_engine, out, read_session
@@ -35,6 +36,15 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 def _fail(message: str, code: int = 2):
     fail(message, code)
+
+
+def _say(text: str) -> None:
+    """A line of output holding user text: printed as is, never read as console markup."""
+    out.print(text, markup=False, highlight=False)
+
+
+def _row(table: Table, *values: object) -> None:
+    table.add_row(*(escape(str(v)) for v in values))
 
 
 def _json(doc: Any) -> None:
@@ -169,7 +179,7 @@ def complaints_file(
         _json(doc)
     else:
         for k, v in doc.items():
-            out.print(f"{k}: {v}")
+            _say(f"{k}: {v}")
 
 
 @complaints_app.command("status")
@@ -187,7 +197,7 @@ def complaints_status(
         _json(doc)
     else:
         for k, v in doc.items():
-            out.print(f"{k}: {v if v is not None else '-'}")
+            _say(f"{k}: {v if v is not None else '-'}")
 
 
 @complaints_app.command("list")
@@ -210,7 +220,7 @@ def complaints_list(
         return
     table = Table("id", "received", "channel", "category", "stage", "assigned to", "due", "overdue")
     for r in rows:
-        table.add_row(str(r["id"]), r["received_at"][:10], r["channel"], r["category"], r["stage"],
+        _row(table, str(r["id"]), r["received_at"][:10], r["channel"], r["category"], r["stage"],
                       r["assigned_to"] or "-", (r["stage_due_at"] or "-")[:16], "yes" if r["overdue"] else "")  # fmt: skip
     out.print(table)
 
@@ -238,12 +248,12 @@ def complaints_show(
         return
     for k in ("id", "receipt_code", "channel", "category", "language", "stage", "assigned_to",
               "received_at", "stage_due_at", "outcome", "complainant", "narrative"):  # fmt: skip
-        out.print(f"[bold]{k}[/]: {doc[k] if doc[k] is not None else '-'}")
+        out.print(f"[bold]{k}[/]: " + escape(str(doc[k] if doc[k] is not None else "-")))
     for x in doc["links"]:
-        out.print(f"[bold]link[/]: {x['kind']} {x['ref']}")
+        _say(f"link: {x['kind']} {x['ref']}")
     table = Table("at (UTC)", "event", "from", "to", "actor", "details")
     for e in doc["events"]:
-        table.add_row(e["at"][:19], e["type"], e["stage_from"] or "", e["stage_to"] or "", e["actor"],
+        _row(table, e["at"][:19], e["type"], e["stage_from"] or "", e["stage_to"] or "", e["actor"],
                       json.dumps(e["details"], ensure_ascii=False) if e["details"] else "")  # fmt: skip
     out.print(table)
 
@@ -274,7 +284,7 @@ def complaints_advance(
         return c.stage.value, c.stage_due_at
 
     stage, due = _write(url, run)
-    out.print(f"complaint #{complaint_id}: {stage}" + (f", due {due.isoformat()}" if due else ""))
+    _say(f"complaint #{complaint_id}: {stage}" + (f", due {due.isoformat()}" if due else ""))
 
 
 @complaints_app.command("assign")
@@ -291,7 +301,7 @@ def complaints_assign(
         c = assign(session, complaint_id, to, actor=_as(session, as_user, "crcl"))
         return c.stage.value
 
-    out.print(f"complaint #{complaint_id}: {_write(url, run)}, assigned to {to}")
+    _say(f"complaint #{complaint_id}: {_write(url, run)}, assigned to {to}")
 
 
 @complaints_app.command("link")
@@ -308,9 +318,7 @@ def complaints_link(
 
     ((kind, ref),) = _parse_links([target])
     added = _write(url, lambda s: link(s, complaint_id, kind, ref, actor=_as(s, as_user, "crcl")))
-    out.print(
-        f"complaint #{complaint_id}: {'linked to' if added else 'already linked to'} {kind} {ref}"
-    )
+    _say(f"complaint #{complaint_id}: {'linked to' if added else 'already linked to'} {kind} {ref}")
 
 
 @complaints_app.command("breaches")
@@ -336,7 +344,7 @@ def complaints_breaches(
         return
     table = Table("complaint", "category", "stage", "due", "flagged", "now in")
     for r in rows:
-        table.add_row(str(r["complaint_id"]), r["category"], r["stage"], (r["due_at"] or "")[:16],
+        _row(table, str(r["complaint_id"]), r["category"], r["stage"], (r["due_at"] or "")[:16],
                       r["flagged_at"][:16], r["current_stage"])  # fmt: skip
     out.print(table)
 
@@ -355,10 +363,10 @@ def complaints_stats(url: UrlOpt = None, fmt: FormatOpt = "json") -> None:
     for section in ("by_category", "by_stage", "median_business_days_in_stage"):
         table = Table(section.replace("_", " "), "value")
         for k, v in doc[section].items():
-            table.add_row(k, "<=10 (suppressed)" if v is None and section != "median_business_days_in_stage"
+            _row(table, k, "<=10 (suppressed)" if v is None and section != "median_business_days_in_stage"
                           else ("-" if v is None else str(v)))  # fmt: skip
         out.print(table)
-    out.print(doc["suppression"])
+    _say(doc["suppression"])
 
 
 # --------------------------------------------------------------------------- panel
@@ -402,9 +410,9 @@ def panel_frame(
         _json({**doc, "frame": str(output)})
         return
     head = doc["tree_head"]
-    out.print(f"frame: {output} ({doc['cases']} cases, {period})")
-    out.print(f"frame SHA-256: {doc['frame_sha256']}")
-    out.print(f"audit tree head: size {head['tree_size']} root {head['root_hash']} "
+    _say(f"frame: {output} ({doc['cases']} cases, {period})")
+    _say(f"frame SHA-256: {doc['frame_sha256']}")
+    _say(f"audit tree head: size {head['tree_size']} root {head['root_hash']} "
               f"signature {head['signature'] or '(unsigned: set SECURECOMM_AUDIT_KEY)'}")  # fmt: skip
 
 
@@ -476,9 +484,9 @@ def panel_draw(
         return
     table = Table("#", "case_id", "stratum", "ticket")
     for s in doc["sample"]:
-        table.add_row(str(s["position"]), s["case_id"], s["stratum"], s["ticket"])
+        _row(table, str(s["position"]), s["case_id"], s["stratum"], s["ticket"])
     out.print(table)
-    out.print(f"sample SHA-256: {doc['sample_sha256']}")
+    _say(f"sample SHA-256: {doc['sample_sha256']}")
 
 
 @panel_app.command("verify")
@@ -500,7 +508,7 @@ def panel_verify(
         for p in problems:
             err.print(f"[bold red]mismatch:[/] {p}")
         raise typer.Exit(1)
-    out.print(f"ok: {len(doc['sample'])} cases reproduced from the frame (SHA-256 "
+    _say(f"ok: {len(doc['sample'])} cases reproduced from the frame (SHA-256 "
               f"{doc['frame_sha256']}) and seed {doc['seed']!r}")  # fmt: skip
 
 
@@ -588,7 +596,7 @@ def panel_finding(
         answers[key] = value
     f = _write(url, lambda s: record_finding(s, draw_id, pseudonym, reviewer=_as(s, as_user, "panel"),
                                             answers=answers, finding=finding, note=note))  # fmt: skip
-    out.print(f"finding #{f.id} recorded")
+    _say(f"finding #{f.id} recorded")
 
 
 @panel_app.command("respond")
@@ -606,7 +614,7 @@ def panel_respond(
 
     r = _write(url, lambda s: record_response(s, finding_id, responder=_as(s, as_user, "ice"),
                                              response=response, corrective_action=corrective_action))  # fmt: skip
-    out.print(f"response #{r.id} recorded")
+    _say(f"response #{r.id} recorded")
 
 
 @panel_app.command("report")
@@ -623,7 +631,7 @@ def panel_report(
         paths = write_findings_report(report, out_dir)
     except OSError as exc:
         _fail(f"--out: cannot write {out_dir}: {exc.__class__.__name__}")
-    out.print(f"wrote {paths['html']}")
+    _say(f"wrote {paths['html']}")
 
 
 # --------------------------------------------------------------------------- monitoring
@@ -646,7 +654,7 @@ def oversight_report(
         paths = write_adherence(report.protected(), out_dir)
     except OSError as exc:
         _fail(f"--out: cannot write {out_dir}: {exc.__class__.__name__}")
-    out.print(f"wrote {paths['html']}")
+    _say(f"wrote {paths['html']}")
 
 
 @oversight_app.command("alerts")
@@ -672,7 +680,7 @@ def oversight_alerts(
         return
     table = Table("severity", "kind", "at", "message", "source")
     for a in rows:
-        table.add_row(a["severity"], a["kind"], a["at"][:16], a["message"], a["source"])
+        _row(table, a["severity"], a["kind"], a["at"][:16], a["message"], a["source"])
     out.print(table)
 
 
