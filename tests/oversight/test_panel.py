@@ -13,10 +13,11 @@ import consistent_sampler
 import pytest
 from cryptorandom.cryptorandom import int_from_hash
 from oversight_world import T_AFTER
+from sqlalchemy import select
 
 from securecomm.oversight import panel
 from securecomm.store.audit import verify as verify_log
-from securecomm.store.models import AuditEntry
+from securecomm.store.models import AuditEntry, PanelFrame
 
 
 def _frame_bytes(n: int = 200) -> bytes:
@@ -125,11 +126,27 @@ def test_bad_draw_arguments():
 # --------------------------------------------------------------------------- with the store
 
 
-def _published(db, world):
+def _published(db, world, key=None):
     with db.session() as s, s.begin():
         frame = panel.build_frame(s, "2012-Q3")
-        published = panel.publish_frame(s, frame, actor="panel-chair", at=T_AFTER)
+        published = panel.publish_frame(s, frame, actor="panel-chair", key=key, at=T_AFTER)
     return frame, published
+
+
+def test_published_tree_head_is_signed_and_checkable(store_world):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from securecomm.store.treeheads import SignedTreeHead
+
+    db, world = store_world
+    key = Ed25519PrivateKey.generate()
+    _frame, published = _published(db, world, key=key)
+    head = SignedTreeHead.from_dict(published["tree_head"])
+    assert head.verify_signature(key.public_key())
+    assert not head.verify_signature(Ed25519PrivateKey.generate().public_key())
+    with db.session() as s:
+        row = s.scalars(select(PanelFrame)).one()
+        assert row.signature == head.signature and row.tree_size == head.tree_size
 
 
 def test_frame_holds_every_decided_case_of_the_period(store_world):

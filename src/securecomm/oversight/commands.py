@@ -390,15 +390,21 @@ def panel_frame(
     """Export the sampling frame (every decided case of the period with its strata), record
     its SHA-256 with the audit log's tree head, and print both: publish them before the seed
     exists."""
-    from ..store.audit import audit_key_from_env
+    from ..store.treeheads import AuditConfigError, settings
     from .panel import build_frame, publish_frame
+
+    try:
+        audit_settings = settings()
+    except AuditConfigError as exc:
+        _fail(str(exc))
 
     _format(fmt)
 
     def run(session):
         actor = _as(session, as_user, "panel")
         frame = build_frame(session, period)
-        return frame, publish_frame(session, frame, actor=actor, key=audit_key_from_env())
+        return frame, publish_frame(session, frame, actor=actor, key=audit_settings.signing_key,
+                                    witness_dir=audit_settings.witness_dir)  # fmt: skip
 
     frame, doc = _write(url, run)
     try:
@@ -413,7 +419,7 @@ def panel_frame(
     _say(f"frame: {output} ({doc['cases']} cases, {period})")
     _say(f"frame SHA-256: {doc['frame_sha256']}")
     _say(f"audit tree head: size {head['tree_size']} root {head['root_hash']} "
-              f"signature {head['signature'] or '(unsigned: set SECURECOMM_AUDIT_KEY)'}")  # fmt: skip
+              f"signature {head['signature'] or '(unsigned: set SECURECOMM_AUDIT_SIGNING_KEY)'}")  # fmt: skip
 
 
 def _prior_rates(path: Path | None) -> dict[str, float] | None:

@@ -206,28 +206,30 @@ def publish_frame(
     frame: Frame,
     *,
     actor: str,
-    key: bytes | None = None,
+    key: Any = None,
+    witness_dir: Any = None,
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Take the audit log's tree head (verified, signed when ``key``) and record the frame's
-    SHA-256 with it. Returns what to publish."""
+    """Take the audit log's tree head (verified; Ed25519-signed with ``key``, written to
+    ``witness_dir``: :func:`securecomm.store.audit.checkpoint`) and record the frame's SHA-256
+    with it. Returns what to publish: the frame's digest and the head document (the one
+    ``securecomm audit verify --since`` takes)."""
     if not frame.rows:
         raise PanelError(f"period: no decided case in {frame.period}; nothing to sample")
     now = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     try:
-        head = audit.checkpoint(session, key=key, now=now)
-    except Exception as exc:  # AuditError: a log that fails verification is not published
+        cp = audit.checkpoint(session, key=key, now=now, witness_dir=witness_dir)
+    except audit.AuditError as exc:  # a log that fails verification is not published
         raise PanelError(f"audit log: {exc}") from None
+    head = audit.head_of(cp)
     row = repo.insert_frame(
         session, period=frame.period, frame_sha256=frame.sha256, case_count=len(frame.rows),
-        tree_size=head.tree_size, root_hash=head.root_hash, signature=head.signature,
+        tree_size=cp.tree_size, root_hash=cp.root_hash, signature=cp.signature,
         at=now, actor=actor,
     )  # fmt: skip
     return {
         "period": frame.period, "frame_sha256": frame.sha256, "cases": len(frame.rows),
-        "tree_head": {"tree_size": row.tree_size, "root_hash": row.root_hash,
-                      "signature": row.signature},
-        "published_at": row.published_at.isoformat(),
+        "tree_head": head.to_dict(), "published_at": row.published_at.isoformat(),
     }  # fmt: skip
 
 

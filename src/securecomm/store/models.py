@@ -1217,7 +1217,8 @@ class PanelFrame(Base):
     case_count: Mapped[int] = mapped_column(Integer)
     tree_size: Mapped[int] = mapped_column(BigId)
     root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
-    signature: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    #: the tree head's Ed25519 signature (base64), as in ``audit_checkpoints``
+    signature: Mapped[str | None] = mapped_column(String(128))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
 

@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("case_count", sa.Integer(), nullable=False),
         sa.Column("tree_size", BIGID, nullable=False),
         sa.Column("root_hash", sa.String(length=64), nullable=False),
-        sa.Column("signature", sa.String(length=64), nullable=True),
+        sa.Column("signature", sa.String(length=128), nullable=True),
         sa.Column("published_at", TIMESTAMP, nullable=False),
         sa.Column("published_by", sa.String(length=128), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_panel_frames")),
