@@ -94,6 +94,7 @@ def _register_command_groups() -> None:
     from ..foia.commands import foia_app
     from ..interop import commands as pipeline_commands
     from ..interop import detainer_commands
+    from ..oversight import commands as oversight_commands
     from ..stats.commands import stats_app
     from ..store.commands import audit_app, db_app
     from ..synth.commands import synth_app
@@ -111,6 +112,7 @@ def _register_command_groups() -> None:
     app.add_typer(
         foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
     )
+    oversight_commands.register(app)
 
 
 _register_command_groups()
