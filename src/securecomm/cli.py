@@ -370,8 +370,9 @@ def demo(
 def classify(
     ncic: Annotated[str, typer.Argument(help="NCIC code, 4 digits.")],
     severity: Annotated[
-        str, typer.Option(help="infraction | misdemeanor | felony")
-    ] = "misdemeanor",
+        str | None,
+        typer.Option(help="infraction | misdemeanor | felony (default: the code family's)"),
+    ] = None,
     literal: Annotated[str, typer.Option(help="Offense literal.")] = "",
     injury: bool = False,
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,
@@ -381,23 +382,32 @@ def classify(
     """Classify one offense (DESIGN 3.1) and say why."""
     from .law.flatten import fold_literal
     from .law.ncic import NCIC_OFFENSES
-    from .law.offenses import classify_offense
+    from .law.offenses import classify_offense, default_severity
 
     if ncic not in NCIC_OFFENSES:
         _fail(f"NCIC: {ncic!r} is not an NCIC offense code")
-    if severity not in ("infraction", "misdemeanor", "felony"):
+    if severity is not None and severity not in ("infraction", "misdemeanor", "felony"):
         _fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
+    params = {k: p.value for k, p in pack.parameters.items()}
+    family = severity is None
+    severity = default_severity(ncic, params) if severity is None else severity
     offense = {
         "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
         "domestic_violence": False, "disposition": "convicted", "sentence_days": sentence_days,
         "suspended": suspended, "aggravated_felony": None, "gang_element": False, "counsel": None,
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,
     }  # fmt: skip
-    found = classify_offense(offense, {k: p.value for k, p in pack.parameters.items()})
-    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})")
+    found = classify_offense(offense, params)
+    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})",
+              highlight=False)  # fmt: skip
+    if family:
+        source = pack.parameters["offenses.felony_by_default_ncic"].citation
+        out.print(f"  severity from the code's family [{source}]; give --severity for the "
+                  "jurisdiction's own", highlight=False, markup=False)  # fmt: skip
     for f in found:
-        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False)
+        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False,
+                  markup=False)  # fmt: skip
     if not found:
         out.print("  (no category)")
 

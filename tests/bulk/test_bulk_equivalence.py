@@ -101,6 +101,7 @@ def _conviction(**fields) -> dict:
         "convicted_on": None,
         "incident_key": None,
         "from_current_charge": False,
+        "juvenile_adjudication": False,
     }
     out.update(fields)
     return out

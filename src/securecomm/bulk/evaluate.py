@@ -57,6 +57,7 @@ DECISION_COLUMNS = (
     "priority",
     "requires_supervisor_approval",
     "notify",
+    "decline_reason",
 )
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, completed, total)
@@ -134,7 +135,7 @@ def decision_columns(pack: Pack, bound: BoundPack, outcomes: ir.Table) -> ir.Tab
     """Outcomes plus the Decision v1 summary columns, computed as ``assemble_decision`` does:
     ``priority`` the least priority of the fired priority rules, ``requires_supervisor_approval``
     any supervisor rule fired, ``notify`` any disclosure rule fired that is delivered (``always``
-    or no suppression fired)."""
+    or no suppression fired), ``decline_reason`` the deciding rule's (``decisive_rule``)."""
     t = outcomes
 
     def fired(kind: str, where: Callable[[Any], bool] = lambda r: True) -> list[ir.BooleanValue]:
@@ -154,7 +155,12 @@ def decision_columns(pack: Pack, bound: BoundPack, outcomes: ir.Table) -> ir.Tab
     suppressed = any_of(fired("suppression"))
     always = any_of(fired("disclosure", lambda r: r.always))
     unless_suppressed = any_of(fired("disclosure", lambda r: not r.always))
+    declines = [(t.action_rule == r.id, r.decline_reason) for r in bound.action_rules if r.decline_reason]
+    decline = (
+        ibis.cases(*declines, else_=ibis.null("string")) if declines else ibis.null("string")
+    )
     return t.mutate(
+        decline_reason=decline,
         policy=ibis.literal(pack.name),
         policy_version=ibis.literal(pack.policy_version),
         priority=priority,
