@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from securecomm.bulk.evaluate import evaluate_caseload
+from securecomm.bulk.evaluate import decisions_file_name, evaluate_caseload
 from securecomm.law.engine import bind_pack, column_name
 from securecomm.law.model import Pack
 from securecomm.stats.schema import BOOKING_OUTCOME_SCHEMA, DECLINE_REASON_BY_RULE
@@ -247,7 +247,7 @@ def nation_outcomes(
     u = draws(table.num_rows, seed)
     paths = {}
     for pack in packs:
-        decisions = pq.read_table(out / f"decisions-{pack.name}.parquet")
+        decisions = pq.read_table(out / decisions_file_name(pack.name))
         result = simulate(table, decisions, pack, params, u)
         if not keep_extra:
             result = result.select(BOOKING_OUTCOME_SCHEMA.names)
