@@ -34,11 +34,11 @@ def render_explanation(console: Console, pack: Pack, case: Case, d: Decision) ->
     ]  # fmt: skip
     decisive = d.decisive_rule
     if decisive is not None:
-        head.append(escape(f"Decided by {decisive.rule} (rank {decisive.rank}) — "
-                           f"{decisive.citation}."))  # fmt: skip
+        # the citation follows under "Why this action"; the panel keeps to one short line each
+        head.append(escape(f"Decided by {decisive.rule} (rank {decisive.rank})."))
         if decisive.safeguard:
-            head.append(escape(f"Safeguard: {decisive.safeguard}; an override to a more severe "
-                               "action needs a supervisor."))  # fmt: skip
+            head.append(escape(f"Safeguard: {decisive.safeguard}."))
+            head.append("A more severe override needs a supervisor (report IV rec. 2).")
     if d.requires_supervisor_approval:
         head.append("[yellow]A supervisor must approve this action.[/]")
     console.print(Panel("\n".join(head), title="Recommendation", expand=False))
