@@ -579,6 +579,11 @@ def test_decisive_of_reads_old_decisions_without_the_field(decide) -> None:
     del old["decisive_rule"]
     got = decisive_of(old)
     assert got == d.decisive_rule
+    # Decision v1 stays backward compatible: an old record still validates, field absent
+    from securecomm.law.schema import Decision
+
+    legacy = Decision.model_validate(old)
+    assert legacy.decisive_rule is None and decisive_of(legacy) == d.decisive_rule
     assert got.decline_reason == "minor_traffic"
     assert decisive_of(json.loads(d.model_dump_json())) == d.decisive_rule
 
