@@ -18,7 +18,7 @@ import typer
 
 from securecomm.law.packs import VariantError
 
-from ..cli.preamble import Typer, err, fail
+from ..cli.preamble import DATA, Typer, err, fail, writable_file
 from .comparison import compare_policies
 from .monthly import monthly_statistics
 from .quarterly import quarterly_report
@@ -62,6 +62,8 @@ OutOpt = Annotated[
 def _write(table: pa.Table, fmt: Format, out: Path | None, html: str | None = None) -> None:
     if out is None and fmt is not Format.csv:
         fail(f"--format {fmt.value} needs --out PATH")
+    if out is not None:
+        writable_file(out, "--out")
     if fmt is Format.csv:
         if out is None:
             sink = pa.BufferOutputStream()
@@ -109,6 +111,11 @@ def monthly_cmd(
         ).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
         fail(str(exc))
+    if table.num_rows == 0:  # an empty file would look like "no bookings at all"
+        where = " ".join(
+            x for x in (f"month {month}" if month else "", f"state {state}" if state else "") if x
+        )
+        fail(f"SOURCE: no bookings{' for ' + where if where else ''} in {source!r}", DATA)
     html = None
     if fmt is Format.html:
         html = monthly_html(
@@ -135,6 +142,11 @@ def quarterly_cmd(
         table = quarterly_report(outcomes, quarter=quarter, state=state).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
         fail(str(exc))
+    if table.num_rows == 0:
+        fail(
+            f"SOURCE: no bookings for quarter {quarter}{' in ' + state if state else ''} in {source!r}",
+            DATA,
+        )
     html = None
     if fmt is Format.html:
         label = quarter.strip().upper()
