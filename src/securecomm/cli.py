@@ -47,6 +47,9 @@ def _register_command_groups() -> None:
     detainer_commands.register(app)
     app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
+    from .oversight.bias_commands import monitor_app
+
+    app.add_typer(monitor_app, name="monitor", help="Bias and pretext monitoring (TF IV rec. 5).")
 
 
 _register_command_groups()
