@@ -194,3 +194,23 @@ def test_cli_synth_arrests_and_monitor_bias(tmp_path):
     r = runner.invoke(app, ["monitor", "bias", str(tmp_path / "none.csv"), "--activations",
                             str(act)])  # fmt: skip
     assert r.exit_code == 2 and "no such file" in r.stderr and "Traceback" not in r.output
+
+
+def test_event_study_with_pyfixest_sees_an_injected_rise():
+    from securecomm.oversight.bias import event_study
+    from securecomm.synth.jurisdictions import jurisdictions_table
+    from securecomm.synth.params import load_params
+
+    jur = jurisdictions_table(load_params(), 5)
+    oris = [o for o, s in zip(jur["ori"].to_pylist(), jur["state"].to_pylist(), strict=True)
+            if s in ("NM", "AZ")]  # fmt: skip
+    result = generate_arrests(ArrestSpec(seed=5, sample_fraction=1.0, states=("NM", "AZ"),
+                                         inject={o: 15.0 for o in oris}))  # fmt: skip
+    counts = validate_arrests(result.arrests)
+    es = event_study(panel_from_counts(counts.table, _acts(result)))
+    post = [c for c in es["coefficients"] if c["relative_month"] >= 1]
+    pre = [c for c in es["coefficients"] if c["relative_month"] <= -2]
+    assert post and pre and es["pretrend_p"] is not None
+    # +15 points on the share is a clear rise of the log-odds difference after activation
+    assert np.mean([c["estimate"] for c in post]) > 0.3
+    assert abs(np.mean([c["estimate"] for c in pre])) < 0.1

@@ -42,6 +42,7 @@ pre-trend test.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -427,7 +428,12 @@ def event_study(data: MonitorInput, *, window: int = 12) -> dict[str, Any]:
     import pyfixest as pf
 
     n_j, n_m = data.h_minor.shape
-    j, m = np.nonzero(data.present)
+    present = data.present.copy()
+    # a month effect is estimated from not-yet-activated jurisdictions only: keep the months
+    # with at least two of them (one would be a singleton that pyfixest drops)
+    untreated = ((data.activation[:, None] > np.arange(n_m)[None, :]) & present).sum(axis=0)
+    present[:, untreated < 2] = False
+    j, m = np.nonzero(present)
     hm, nm = data.h_minor[j, m] + 0.5, data.n_minor[j, m] + 0.5
     ho, no = data.h_other[j, m] + 0.5, data.n_other[j, m] + 0.5
     rel = m - data.activation[j]
@@ -441,12 +447,13 @@ def event_study(data: MonitorInput, *, window: int = 12) -> dict[str, Any]:
     })  # fmt: skip
     # beyond the window: binned at the ends; never-activated rows: the reference (-1000)
     frame.loc[frame.rel == -1_000, "rel"] = -1.0
-    fit = pf.did2s(
-        frame, yname="y", first_stage="~ 0 | ori + month",
-        second_stage="~ i(rel, ref=-1.0)", treatment="treat", cluster="ori",
-        weights="w",
-    )  # fmt: skip
-    tidy = fit.tidy()
+    with warnings.catch_warnings():  # pyfixest's notes (singletons, chi2) are not for users
+        warnings.simplefilter("ignore")
+        fit = pf.did2s(
+            frame, yname="y", first_stage="~ 0 | ori + month",
+            second_stage="~ i(rel, ref=-1.0)", treatment="treat", cluster="ori", weights="w",
+        )  # fmt: skip
+        tidy = fit.tidy()
     coefs = []
     for name, row in tidy.iterrows():
         k = float(str(name).split("::")[-1].rstrip("]"))
@@ -460,7 +467,8 @@ def event_study(data: MonitorInput, *, window: int = 12) -> dict[str, Any]:
         r = np.zeros((len(names), len(tidy.index)))
         for i, name in enumerate(names):
             r[i, list(tidy.index).index(name)] = 1
-        wald = fit.wald_test(R=r)
-        pretrend = float(wald["pvalue"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pretrend = float(fit.wald_test(R=r)["pvalue"])
     return {"coefficients": coefs, "pretrend_p": pretrend, "jurisdictions": int(n_j),
             "months": int(n_m)}  # fmt: skip
