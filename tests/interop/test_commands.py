@@ -132,21 +132,14 @@ def test_cli_end_to_end(cli):
     text_view = cli("cases", "show", safeguard).stdout
     assert "actions.tfsc.minor-traffic-only" in text_view and "supervisor_approval" in text_view
 
-    listed = [
-        json.loads(x)
-        for x in cli(
-            "cases", "list", "--state", "acted", "--format", "json", "--limit", "1000"
-        ).stdout.splitlines()
-    ]
+    # --format json: one JSON document, an array for a list command
+    listed = json.loads(
+        cli("cases", "list", "--state", "acted", "--format", "json", "--limit", "1000").stdout
+    )
     assert safeguard in {r["case_id"] for r in listed}
     ori = listed[0]["ori"]
-    assert all(
-        r["ori"] == ori
-        for r in (
-            json.loads(x)
-            for x in cli("cases", "list", "--ori", ori, "--format", "json").stdout.splitlines()
-        )
-    )
+    by_ori = json.loads(cli("cases", "list", "--ori", ori, "--format", "json").stdout)
+    assert by_ori and all(r["ori"] == ori for r in by_ori)
     cli("cases", "list", "--state", "nonsense", code=2)
     cli("cases", "show", "C-missing", code=1)
 

@@ -15,26 +15,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from securecomm.cli.preamble import DATA, Typer, err, fail, rejected
 from securecomm.synth.params import ParamsError
 
 from .arrest_counts import ArrestInputError, read_activations, read_arrests
 
-monitor_app = typer.Typer(
-    help="Monitors of HSAC Task Force IV rec. 5: racial profiling and pretextual arrests.",
-    no_args_is_help=True,
+monitor_app = Typer(
+    help="Monitors of HSAC Task Force IV rec. 5: racial profiling and pretextual arrests."
 )
-err = Console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):
     json = "json"
     csv = "csv"
     table = "table"
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 @monitor_app.command("bias")
@@ -45,7 +39,7 @@ def bias_cmd(
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here, not stdout.")] = None,
-    rejected: Annotated[
+    rejected_path: Annotated[
         Path | None, typer.Option("--rejected", help="Write rejected rows (line, field, reason).")
     ] = None,
     event_study_path: Annotated[
@@ -71,20 +65,20 @@ def bias_cmd(
         data = panel_from_counts(counts.table, acts.dates)
         results = monitor_bias(data, params)
     except (ArrestInputError, ParamsError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     bad = [("ARRESTS", r) for r in counts.rejected] + [("--activations", r) for r in acts.rejected]
     for what, r in bad[:10]:
-        err.print(f"rejected: {what} {r}", highlight=False)
+        rejected(f"{what} {r}")
     if len(bad) > 10:
         err.print(f"rejected: ... {len(bad) - 10} more", highlight=False)
     if data.skipped:
         err.print(f"note: {len(data.skipped)} jurisdiction(s) of ARRESTS have no activation row "
                   "and were left out", highlight=False)  # fmt: skip
-    if rejected is not None:
+    if rejected_path is not None:
         pacsv.write_csv(pa.table({
             "file": [w for w, _ in bad], "line": [r.line for _, r in bad],
             "field": [r.field for _, r in bad], "reason": [r.reason for _, r in bad],
-        }), rejected)  # fmt: skip
+        }), rejected_path)  # fmt: skip
     sink = out.open("w", encoding="utf-8") if out is not None else sys.stdout
     try:
         if fmt is Format.json:
@@ -106,7 +100,7 @@ def bias_cmd(
               f"{sum(r.flagged for r in results)} flagged (q <= {params['fdr']:g})",
               highlight=False)  # fmt: skip
     if bad:
-        raise typer.Exit(1)
+        raise typer.Exit(DATA)
 
 
 def _print_table(results, console: Console) -> None:
