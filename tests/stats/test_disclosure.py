@@ -1,0 +1,81 @@
+"""Disclosure control across every published table (monthly, state, quarterly, national):
+complementary suppression, checked by a differencing attack."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from securecomm.stats.disclosure import differencing_attack, protect_tables, published_tables
+from securecomm.stats.source import StatsInputError
+from securecomm.stats.testing import generate_outcomes
+
+K = 11  # cells of 1..10 must not be published, nor recoverable
+
+
+@pytest.fixture(scope="module")
+def tables():
+    # 80 jurisdictions in 51 states, 4 months (two quarters): many small cells
+    return published_tables(generate_outcomes(8_000, jurisdictions_n=80, months=4, seed=3))
+
+
+def _primary_only(tables):
+    """Cell-by-cell suppression, as each table alone would do it."""
+    p = protect_tables(tables, suppress_below=K)
+    cells = p.cells.copy()
+    cells["suppressed"] = cells["primary"]
+    p.cells = cells
+    return p
+
+
+def test_cell_by_cell_suppression_is_broken_by_subtraction(tables):
+    attack = differencing_attack(_primary_only(tables))
+    small = attack[(attack.recovered >= 1) & (attack.recovered <= 10)]
+    # the attack is real: it recovers hidden small cells from the published totals
+    assert len(small) > 50
+    # and what it recovers is the true value
+    p = protect_tables(tables, suppress_below=K)
+    truth = p.cells.set_index(["table", "row"])["count"]
+    for r in small.head(20).itertuples():
+        assert truth.loc[(r.table, r.row)] == r.recovered
+
+
+def test_complementary_suppression_holds_against_differencing(tables):
+    p = protect_tables(tables, suppress_below=K)
+    assert p.stats["complementary"] > 0
+    attack = differencing_attack(p)
+    assert attack.empty, attack.head()
+    # nothing of 1..10 is published in any table; what is published is the true count
+    for name, t in p.tables.items():
+        shown = t["count"].dropna().astype(int)
+        assert not ((shown >= 1) & (shown < K)).any(), name
+        assert (shown == tables[name]["count"][shown.index]).all(), name
+
+
+def test_no_hidden_small_cell_is_determined_by_the_whole_system():
+    """The full attack on a small source: a hidden cell is recoverable iff every solution of
+    the published equations gives it the same value, i.e. the null space of the equations
+    restricted to the hidden cells is zero in that coordinate."""
+    src = generate_outcomes(600, jurisdictions_n=12, months=2, seed=8)
+    p = protect_tables(published_tables(src), suppress_below=K)
+    cells, eqs = p.cells, p.equations
+    hidden = np.flatnonzero(cells["suppressed"].to_numpy())
+    col = {c: i for i, c in enumerate(hidden)}
+    rows = {e: i for i, e in enumerate(sorted(set(eqs["eq"])))}
+    a = np.zeros((len(rows), len(hidden)))
+    for e, c, coef in eqs[["eq", "cell", "coef"]].itertuples(index=False):
+        if c in col:
+            a[rows[e], col[c]] = coef
+    _, s, vt = np.linalg.svd(a, full_matrices=True)
+    rank = int((s > 1e-9).sum())
+    null = vt[rank:]
+    determined = np.all(np.abs(null) < 1e-9, axis=0) if len(null) else np.ones(len(hidden), bool)
+    counts = cells["count"].to_numpy()[hidden]
+    small = (counts >= 1) & (counts < K)
+    assert small.any()
+    assert not (determined & small).any()
+
+
+def test_bad_threshold_is_a_clear_error(tables):
+    with pytest.raises(StatsInputError, match="suppress_below"):
+        protect_tables(tables, suppress_below=1)
