@@ -79,3 +79,65 @@ def test_no_hidden_small_cell_is_determined_by_the_whole_system():
 def test_bad_threshold_is_a_clear_error(tables):
     with pytest.raises(StatsInputError, match="suppress_below"):
         protect_tables(tables, suppress_below=1)
+
+
+def test_quarterly_report_has_the_monthly_small_cell_protection(tmp_path):
+    import pyarrow.parquet as pq
+
+    from securecomm.stats.quarterly import quarterly_report
+
+    src = generate_outcomes(3_000, jurisdictions_n=60, months=3, seed=2)
+    plain = quarterly_report(src, quarter="2012-Q1").to_pyarrow().to_pylist()
+    hidden = quarterly_report(src, quarter="2012-Q1", suppress_below=K).to_pyarrow().to_pylist()
+    assert len(plain) == len(hidden)
+    n_small = 0
+    for a, b in zip(plain, hidden, strict=True):
+        small = 1 <= a["count"] < K
+        n_small += small
+        assert b["suppressed"] is small
+        assert b["count"] == (None if small else a["count"])
+    assert n_small > 0
+    # the CLI option, and the HTML shows "s", never a total that would reveal the cell
+    path = tmp_path / "o.parquet"
+    pq.write_table(src, path)
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+
+    html = tmp_path / "q.html"
+    r = CliRunner().invoke(
+        app,
+        [
+            "stats",
+            "quarterly",
+            str(path),
+            "--quarter",
+            "2012-Q1",
+            "--suppress-below",
+            "11",
+            "--format",
+            "html",
+            "--out",
+            str(html),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert ">s<" in html.read_text(encoding="utf-8")
+
+
+def test_publish_command_writes_protected_tables(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+
+    path = tmp_path / "o.parquet"
+    pq.write_table(generate_outcomes(4_000, jurisdictions_n=50, months=3, seed=4), path)
+    r = CliRunner().invoke(app, ["stats", "publish", str(path), "--out", str(tmp_path / "pub")])
+    assert r.exit_code == 0, r.output
+    for name in ("monthly", "state", "quarterly", "national"):
+        assert (tmp_path / "pub" / f"{name}.csv").is_file()
+    info = json.loads((tmp_path / "pub" / "disclosure.json").read_text(encoding="utf-8"))
+    assert info["suppress_below"] == 11 and info["complementary"] > 0

@@ -90,7 +90,7 @@ def monthly_cmd(
     out: OutOpt = None,
     suppress_below: Annotated[
         int | None,
-        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release (DESIGN 8)."),
+        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release."),
     ] = None,
 ) -> None:
     """Monthly statistics per jurisdiction, long format (docs/statistics.md)."""
@@ -125,14 +125,24 @@ def quarterly_cmd(
     policy: PolicyOpt = None,
     fmt: FormatOpt = Format.csv,
     out: OutOpt = None,
+    suppress_below: Annotated[
+        int | None,
+        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release."),
+    ] = None,
 ) -> None:
     """Quarterly state report: detainers, ICE custody and removals by level and conviction."""
     try:
+        if suppress_below is not None and suppress_below < 1:
+            raise StatsInputError(
+                f"--suppress-below: expected an integer >= 1, got {suppress_below}"
+            )
         parse_quarter(quarter)
         if state is not None:
             state = parse_state(state)
         outcomes = load_outcomes(source, policy=policy)
-        table = quarterly_report(outcomes, quarter=quarter, state=state).to_pyarrow()
+        table = quarterly_report(
+            outcomes, quarter=quarter, state=state, suppress_below=suppress_below
+        ).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
         fail(str(exc))
     html = None
@@ -214,3 +224,39 @@ def from_store_cmd(
         f"-> {out}",
         highlight=False,
     )
+
+
+@stats_app.command("publish")
+def publish_cmd(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    policy: PolicyOpt = None,
+    suppress_below: Annotated[
+        int,
+        typer.Option("--suppress-below", help="Hide counts 1..K-1, and whatever would reveal them."),
+    ] = 11,
+) -> None:
+    """The public tables together — monthly per jurisdiction, per state-month, quarterly per
+    state, national — with complementary suppression that holds across all of them
+    (docs/statistics.md, "Disclosure control")."""
+    import json
+
+    from .disclosure import differencing_attack, protect_tables, published_tables, to_arrow
+
+    try:
+        protected = protect_tables(published_tables(source, policy=policy),
+                                   suppress_below=suppress_below)  # fmt: skip
+    except (StatsInputError, VariantError) as exc:
+        fail(str(exc))
+    leaks = differencing_attack(protected)
+    if not leaks.empty:  # fail closed: never publish tables that subtraction would open
+        fail(f"disclosure check failed: {len(leaks)} hidden cell(s) recoverable", 1)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in protected.tables.items():
+        pacsv.write_csv(to_arrow(table), out / f"{name}.csv")
+    (out / "disclosure.json").write_text(json.dumps(
+        {"suppress_below": suppress_below, **protected.stats}, indent=1), encoding="utf-8")
+    err.print(f"published {', '.join(protected.tables)} -> {out}: {protected.stats['cells']:,} "
+              f"cells, {protected.stats['primary']:,} suppressed (1..{suppress_below - 1}), "
+              f"{protected.stats['complementary']:,} complementary; differencing check passed",
+              highlight=False)  # fmt: skip
