@@ -135,9 +135,43 @@ def test_publish_command_writes_protected_tables(tmp_path):
 
     path = tmp_path / "o.parquet"
     pq.write_table(generate_outcomes(4_000, jurisdictions_n=50, months=3, seed=4), path)
-    r = CliRunner().invoke(app, ["stats", "publish", str(path), "--out", str(tmp_path / "pub")])
+    r = CliRunner().invoke(app, ["stats", "publish", str(path), "--out", str(tmp_path / "pub"),
+                                 "--privacy-budget", "1"])  # fmt: skip
     assert r.exit_code == 0, r.output
+    ledger = json.loads((tmp_path / "pub" / "privacy-ledger.json").read_text(encoding="utf-8"))
+    assert len(ledger) == 3 and all(e["epsilon_spent"] == 1.0 for e in ledger)
+    assert (tmp_path / "pub" / "monthly-noisy.csv").is_file()
+    r = CliRunner().invoke(app, ["stats", "publish", str(path), "--out", str(tmp_path / "p2"),
+                                 "--privacy-budget", "-1"])  # fmt: skip
+    assert r.exit_code == 2 and "--privacy-budget" in r.stderr
     for name in ("monthly", "state", "quarterly", "national"):
         assert (tmp_path / "pub" / f"{name}.csv").is_file()
     info = json.loads((tmp_path / "pub" / "disclosure.json").read_text(encoding="utf-8"))
     assert info["suppress_below"] == 11 and info["complementary"] > 0
+
+
+def test_privacy_budget_release_meets_its_error_and_publishes_every_cell(tables):
+    from securecomm.stats.privacy import noisy_monthly
+
+    monthly = tables["monthly"]
+    release = noisy_monthly(monthly, epsilon=1.0)
+    sel = monthly[monthly.measure.isin(["submissions", "detainers"])]
+    assert len(release.table) == len(sel)  # every cell, the small ones too
+    assert release.table["count"].notna().all()
+    err = np.abs(release.table["count"].to_numpy() - sel["count"].to_numpy())
+    # scale 2 (two partitions, epsilon 1): P(|X| <= 5) is about 0.95
+    assert (err <= 5).mean() >= 0.9
+    assert err.max() > 0  # noise was added
+    months = sorted({str(m)[:7] for m in sel["month"]})
+    assert [e["month"] for e in release.ledger] == months
+    for entry in release.ledger:
+        assert entry["epsilon_spent"] == pytest.approx(1.0)
+        assert entry["l1_sensitivity"] == 2 and entry["expected_abs_error_90"] <= 5
+    # more cells published than suppression allows
+    protected = protect_tables(tables, suppress_below=K).tables["monthly"]
+    shown = protected[protected.measure.isin(["submissions", "detainers"])]["count"].notna()
+    assert shown.sum() < len(release.table)
+    with pytest.raises(StatsInputError, match="privacy-budget"):
+        noisy_monthly(monthly, epsilon=0)
+    with pytest.raises(StatsInputError, match="dp-measure"):
+        noisy_monthly(monthly, epsilon=1, measures=("removals",))

@@ -235,6 +235,16 @@ def publish_cmd(
         int,
         typer.Option("--suppress-below", help="Hide counts 1..K-1, and whatever would reveal them."),
     ] = 11,
+    privacy_budget: Annotated[
+        float | None,
+        typer.Option("--privacy-budget", help="Also publish noisy monthly counts (OpenDP) at "
+                     "EPSILON a month, with a public ledger."),
+    ] = None,
+    dp_measures: Annotated[
+        list[str] | None,
+        typer.Option("--dp-measure", help="Measure released with noise (repeatable; default: "
+                     "submissions, detainers)."),
+    ] = None,
 ) -> None:
     """The public tables together — monthly per jurisdiction, per state-month, quarterly per
     state, national — with complementary suppression that holds across all of them
@@ -243,6 +253,8 @@ def publish_cmd(
 
     from .disclosure import differencing_attack, protect_tables, published_tables, to_arrow
 
+    if privacy_budget is not None and not 0 < privacy_budget <= 10:
+        fail(f"--privacy-budget: expected a number in (0, 10], got {privacy_budget:g}")
     try:
         protected = protect_tables(published_tables(source, policy=policy),
                                    suppress_below=suppress_below)  # fmt: skip
@@ -256,7 +268,30 @@ def publish_cmd(
         pacsv.write_csv(to_arrow(table), out / f"{name}.csv")
     (out / "disclosure.json").write_text(json.dumps(
         {"suppress_below": suppress_below, **protected.stats}, indent=1), encoding="utf-8")
+    if privacy_budget is not None:
+        from .privacy import DEFAULT_MEASURES, noisy_monthly
+
+        try:
+            release = noisy_monthly(protected_source_monthly(source, policy),
+                                    epsilon=privacy_budget,
+                                    measures=tuple(dp_measures or DEFAULT_MEASURES))  # fmt: skip
+        except StatsInputError as exc:
+            fail(str(exc))
+        pacsv.write_csv(to_arrow(release.table), out / "monthly-noisy.csv")
+        (out / "privacy-ledger.json").write_text(json.dumps(release.ledger, indent=1),
+                                                 encoding="utf-8")  # fmt: skip
+        m = release.measured
+        err.print(f"noisy monthly counts at epsilon {privacy_budget:g} a month -> "
+                  f"{out / 'monthly-noisy.csv'} ({m['cells']:,} cells, all published), ledger "
+                  f"-> {out / 'privacy-ledger.json'}; measured (not published): mean |error| "
+                  f"{m['mean_abs_error']:.2f}, 90 % within {m['p90_abs_error']:.0f}, "
+                  f"{100 * m['share_within_5']:.1f} % within +-5", highlight=False)  # fmt: skip
     err.print(f"published {', '.join(protected.tables)} -> {out}: {protected.stats['cells']:,} "
               f"cells, {protected.stats['primary']:,} suppressed (1..{suppress_below - 1}), "
               f"{protected.stats['complementary']:,} complementary; differencing check passed",
               highlight=False)  # fmt: skip
+
+
+def protected_source_monthly(source, policy):
+    """The true monthly long table (the input of the noisy release)."""
+    return monthly_statistics(load_outcomes(source, policy=policy)).to_pyarrow().to_pandas()
