@@ -91,6 +91,7 @@ def _root(
 def _register_command_groups() -> None:
     """The store (db, audit), pipeline (submit, worker, cases list/show/decide ...) and detainer
     lifecycle (detainers, notices) groups live beside their packages."""
+    from ..foia.commands import foia_app
     from ..interop import commands as pipeline_commands
     from ..interop import detainer_commands
     from ..stats.commands import stats_app
@@ -107,6 +108,9 @@ def _register_command_groups() -> None:
     )
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
     app.add_typer(users_app, name="users", help="Registered users: one identity per person.")
+    app.add_typer(
+        foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
+    )
     from securecomm.oversight.bias_commands import monitor_app
 
     app.add_typer(monitor_app, name="monitor", help="Bias and pretext monitoring (TF IV rec. 5).")

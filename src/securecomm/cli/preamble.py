@@ -148,8 +148,12 @@ def describe_fault(exc: BaseException) -> CliError | None:
     """
     from sqlalchemy import exc as sa_exc
 
+    from ..preflight import PreflightError
+
     if isinstance(exc, CliError):
         return exc
+    if isinstance(exc, PreflightError):  # a setting or a required file: configuration
+        return CliError(str(exc), USAGE)
     if isinstance(exc, sa_exc.NoSuchModuleError | sa_exc.ArgumentError):
         return CliError(f"database URL: {one_line(str(exc).splitlines()[0])}", USAGE)
     if isinstance(exc, sa_exc.DBAPIError):

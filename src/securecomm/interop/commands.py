@@ -15,7 +15,6 @@ that is not allowed, a failed submission); 2 a usage or database error.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,7 +124,9 @@ def worker(
             "(recorded as actor auto-accept): simulations and benchmarks only.",
         ),
     ] = False,
-    max_batches: Annotated[int | None, typer.Option(help="Stop after N batches.")] = None,
+    max_batches: Annotated[
+        int | None, typer.Option(min=1, help="Stop after N batches (N >= 1).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -333,25 +334,11 @@ def _rebuild(engine, settings, train_biographic: bool) -> list[str]:
 
 
 def _train_biographic(session, agencies, path: Path) -> int:
-    from ..identity.biographic import BiographicLinker
-
-    frame, _ = agencies.immigration.encounter_frame(session)
-    if frame.empty:
-        return 0
-    # the encounter table has no sex / place of birth: Splink warns that it cannot train
-    # those levels (they stay at their priors); keep its training chatter off the terminal
-    splink_log = logging.getLogger("splink")
-    level = splink_log.level
-    splink_log.setLevel(logging.ERROR)
-    try:
-        linker = BiographicLinker.train(frame)
-    finally:
-        splink_log.setLevel(level)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    linker.save(tmp)
-    tmp.replace(path)
-    return len(frame)
+    """Train the biographic model at ``path`` (kept for benchmarks/pipeline.py)."""
+    immigration = agencies.immigration
+    if Path(immigration.biographic_model) != path:
+        raise ValueError(f"biographic model: {path} is not the configured {immigration.biographic_model}")
+    return immigration.train_model(session)
 
 
 # --------------------------------------------------------------------------- ident

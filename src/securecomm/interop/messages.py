@@ -104,18 +104,23 @@ def _safe_text(value: object) -> object:
     return value
 
 
+# In each Annotated type below the BeforeValidator comes after the StringConstraints: it then
+# runs first, on the value as sent (before whitespace is stripped), and the constraints keep
+# their usual error types.
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-Name = Annotated[str, BeforeValidator(_safe_text), StringConstraints(min_length=1, max_length=60)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=60), BeforeValidator(_safe_text)]
 Tcn = Annotated[
     str,
-    BeforeValidator(_identifier),
     StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-]+$"),
+    BeforeValidator(_identifier),
 ]
 Ori = Annotated[
-    str, BeforeValidator(_identifier), StringConstraints(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$")
+    str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$"), BeforeValidator(_identifier)
 ]
 
 
@@ -151,10 +156,10 @@ def _printable(value: str | None) -> str | None:
 Template = Annotated[tuple[float, ...], AfterValidator(_finite_unit_template)]
 Name = Annotated[Name, AfterValidator(_printable)]
 Text60 = Annotated[
-    str, BeforeValidator(_safe_text), StringConstraints(max_length=60), AfterValidator(_printable)
+    str, StringConstraints(max_length=60), BeforeValidator(_safe_text), AfterValidator(_printable)
 ]
 Text200 = Annotated[
-    str, BeforeValidator(_safe_text), StringConstraints(max_length=200), AfterValidator(_printable)
+    str, StringConstraints(max_length=200), BeforeValidator(_safe_text), AfterValidator(_printable)
 ]
 
 
@@ -197,7 +202,7 @@ class BookingSubmission(_Message):
     arrested_at: IsoDateTime | None = None
     booking_number: (
         Annotated[
-            str, BeforeValidator(_identifier), StringConstraints(max_length=64),
+            str, StringConstraints(max_length=64), BeforeValidator(_identifier),
             AfterValidator(_printable),
         ] | None
     ) = None  # fmt: skip

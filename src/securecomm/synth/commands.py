@@ -107,7 +107,9 @@ def calibrate_command(
     console.print(table)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(report.to_markdown(), encoding="utf-8")
+        from securecomm.foia.calibration import keep_section  # its real-records section stays
+
+        markdown.write_text(keep_section(markdown, report.to_markdown()), encoding="utf-8")
         console.print(f"wrote {markdown}", highlight=False)
     console.print("every row within tolerance" if report.passed else "[red]calibration FAILED[/red]")
     if not report.passed:

@@ -8,20 +8,18 @@ terminal), API keys are printed once. Exit status: 0 ok, 2 usage or database err
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out, read_session, transaction
+from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out
+from ..cli.render import Col, Format, FormatOpt, emit_rows
 
 __all__ = ["users_app"]
 
 users_app = Typer(
-    help="Registered users (officers, supervisors, police staff, booking systems, oversight).",
-    no_args_is_help=True,
+    help="Registered users (officers, supervisors, police staff, booking systems, oversight)."
 )
 
 AsOpt = Annotated[
@@ -47,23 +45,22 @@ def _read_password() -> str:
 
 
 def _run(url: str | None, work, *, write: bool):
-    """Run ``work(session)`` through the CLI preamble (one transaction when ``write``): a
-    refused name, role or scope is a usage error naming the field (exit 2); a database fault
-    ends the command with one line, never a traceback."""
+    """Run ``work(session)`` in one transaction on a database at the newest schema; a user
+    error ends the command with its one-line message (exit 2); database faults are reported
+    by the CLI's one handler (securecomm.cli.preamble)."""
+    from ..store.db import session_factory
     from .service import UserError
 
-    def guarded(session):
-        try:
-            return work(session)
-        except UserError as exc:
-            fail(str(exc))
-
-    if write:
-        return transaction(url, guarded)
     engine = open_engine(url)
     try:
-        with read_session(engine) as session:
-            return guarded(session)
+        with session_factory(engine)() as session:
+            try:
+                if write:
+                    with session.begin():
+                        return work(session)
+                return work(session)
+            except UserError as exc:
+                fail(str(exc))
     finally:
         engine.dispose()
 
@@ -118,32 +115,23 @@ def users_add(
 @users_app.command("list")
 def users_list(
     url: UrlOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """List users (disabled ones too)."""
     from .service import list_users
 
-    if fmt not in ("table", "json"):
-        fail("--format: table or json")
     users = _run(url, list_users, write=False)
-    if fmt == "json":
-        for p in users:
-            typer.echo(
-                json.dumps(
-                    {"id": p.id, "name": p.name, "role": p.role,
-                     "jurisdictions": list(p.jurisdictions), "areas": list(p.areas),
-                     "disabled": p.disabled},
-                    ensure_ascii=False,
-                )
-            )  # fmt: skip
-        return
-    table = Table("id", "name", "role", "jurisdictions", "areas", "state")
-    for p in users:
-        table.add_row(
-            str(p.id), p.name, p.role, " ".join(p.jurisdictions), " ".join(p.areas),
-            "disabled" if p.disabled else "active",
-        )  # fmt: skip
-    out.print(table)
+    rows = [
+        {"id": p.id, "name": p.name, "role": p.role, "jurisdictions": list(p.jurisdictions),
+         "areas": list(p.areas), "disabled": p.disabled}
+        for p in users
+    ]  # fmt: skip
+    columns = [
+        Col("id"), Col("name", ident=True), Col("role"),
+        Col("jurisdictions", show=" ".join), Col("areas", show=" ".join),
+        Col("disabled", "state", show=lambda v: "disabled" if v else "active"),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt)
 
 
 @users_app.command("disable")
