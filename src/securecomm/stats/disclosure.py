@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from .monthly import CELLS, monthly_statistics
 from .quarterly import quarterly_report
-from .schema import DETAINER_KINDS
+from .schema import DETAINER_KINDS, PROGRAMS
 from .source import StatsInputError, load_outcomes
 
 __all__ = ["ProtectedTables", "differencing_attack", "protect_tables", "published_tables"]
@@ -67,6 +67,9 @@ _ROW_IDENTITIES = (
     (tuple(("detainers", k) for k in DETAINER_KINDS),
      tuple(("detainers_by_conviction", c.category) for c in CELLS
            if c.measure == "detainers_by_conviction")),
+    ((("submissions", "all"),), tuple(("submissions_by_program", p) for p in PROGRAMS)),
+    (tuple(("detainers", k) for k in DETAINER_KINDS),
+     tuple(("detainers_by_program", p) for p in PROGRAMS)),
 )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from securecomm.law.schema import CitizenshipStatus
+from securecomm.law.schema import CitizenshipStatus, Program
 
 __all__ = [
     "ACTIONS",
@@ -23,8 +23,13 @@ __all__ = [
     "DETAINER_KINDS",
     "LEVEL_CATEGORIES",
     "PRIORITY_BASES",
+    "PROGRAMS",
     "STATUS_CATEGORIES",
 ]
+
+# The originating program of a booking (TF I rec. 3: the same rules for Secure Communities,
+# 287(g), the Criminal Alien Program and Border Patrol) — the Case v1 enumeration, in its order.
+PROGRAMS = tuple(program.value for program in Program)
 
 # DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit) — the
 # Case v1 enumeration itself, in its order.
