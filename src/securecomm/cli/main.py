@@ -114,6 +114,9 @@ def _register_command_groups() -> None:
         foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
     )
     oversight_commands.register(app)
+    from securecomm.oversight.bias_commands import monitor_app
+
+    app.add_typer(monitor_app, name="monitor", help="Bias and pretext monitoring (TF IV rec. 5).")
 
 
 _register_command_groups()
