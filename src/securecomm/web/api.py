@@ -18,8 +18,9 @@ from ..law.detainer_clock import DetainerClockError, parse_release_time
 from ..law.schema import Action
 from ..store.models import Jurisdiction
 from . import auth, public
+from .app import gate
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(gate)])
 
 MAX_BODY = intake.MAX_LINE_BYTES * 100  # one request: at most 100 bookings of the largest size
 

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -18,8 +18,9 @@ from ..law.detainer_clock import DetainerClockError, parse_release_time
 from ..law.schema import Action
 from ..store.models import Jurisdiction
 from . import auth, charts, public
+from .app import gate
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
 templates = Jinja2Templates(directory=str(auth.HERE / "templates"))
 
 #: Where each role lands after logging in.
