@@ -15,6 +15,7 @@ the domain (wrong state, bad time), so the matrix changes nothing it then reads.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -81,8 +82,11 @@ def _body(route: APIRoute, method: str, values: dict[str, str]) -> dict:
     (or is harmless), so the matrix writes nothing."""
     op = route.operation_id
     if op == "booking.submit":
-        return {"content": ('{"format":"booking/1","tcn":"MATRIX-1","ori":"%s"}' % values["ori"]).encode(),
-                "headers": {"content-type": "application/json"}}  # fmt: skip
+        doc = {"format": "booking/1", "tcn": "MATRIX-1", "ori": values["ori"]}
+        return {
+            "content": json.dumps(doc).encode(),
+            "headers": {"content-type": "application/json"},
+        }
     if op in ("case.decide",):
         return {"json": {"accept": False}}  # neither accept nor override: refused
     if op == "case.approve":
@@ -102,7 +106,7 @@ def _body(route: APIRoute, method: str, values: dict[str, str]) -> dict:
     if op == "form.disposition":
         return {"data": {"disposition": "convicted", "at": "not a time"}}
     if op == "form.booking":
-        return {"data": {"booking": '{"format":"booking/1","ori":"%s"}' % values["ori"]}}
+        return {"data": {"booking": json.dumps({"format": "booking/1", "ori": values["ori"]})}}
     if op in ("auth.login",):
         return {"data": {"username": "nobody", "password": "x"}}
     return {}
