@@ -30,6 +30,7 @@ class Site:
     users: Any
     aor_of_county: Any
     now: dt.datetime
+    data_dir: Path
 
     def client(self) -> TestClient:
         # https: the session cookie is Secure and is only sent over HTTPS
@@ -59,6 +60,6 @@ def site(request) -> Site:
         users.add_user(s, "supervisor.two", "ice_supervisor", areas=(demo.area,),
                        password=DEMO_PASSWORD, actor="test")  # fmt: skip
     app = create_app(url, users=users, aor_of_county=aor, secret_key="test-secret")
-    yield Site(request.param, url, app, demo, users, aor, now)
+    yield Site(request.param, url, app, demo, users, aor, now, data_dir)
     app.state.service.engine.dispose()
     drop_url(url)
