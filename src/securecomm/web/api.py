@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -21,6 +21,11 @@ from . import auth, public
 from .app import gate
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(gate)])
+
+# path parameters within what the store can hold (a 64-bit id, a case id column)
+DetainerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ChargeIndex = Annotated[int, Path(ge=0, le=99)]
+CaseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 MAX_BODY = intake.MAX_LINE_BYTES * 100  # one request: at most 100 bookings of the largest size
 
@@ -186,7 +191,7 @@ def list_bookings(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] 
 
 
 @router.get("/bookings/{tcn}", operation_id="booking.read", tags=["bookings"], responses=ERRORS)
-def read_booking(request: Request, tcn: Annotated[str, Field(max_length=64)]):
+def read_booking(request: Request, tcn: Annotated[str, Path(max_length=64)]):
     """One booking's status and the responses sent to the agency about it."""
     svc = service(request)
     with svc.session() as s:
@@ -219,7 +224,7 @@ def list_detainers(
 
 @router.post("/detainers/{detainer_id}/release-eligible", operation_id="detainer.release_eligible",
              tags=["detainers"], responses=ERRORS)  # fmt: skip
-def release_eligible(request: Request, detainer_id: int, body: ReleaseEligible):
+def release_eligible(request: Request, detainer_id: DetainerId, body: ReleaseEligible):
     """Report when the person would otherwise be released: the hold starts and its
     hold-until time is computed (8 CFR 287.7(d))."""
     svc = service(request)
@@ -235,7 +240,7 @@ def release_eligible(request: Request, detainer_id: int, body: ReleaseEligible):
 
 @router.post("/cases/{case_id}/charges/{charge_index}/disposition",
              operation_id="charge.disposition", tags=["detainers"], responses=ERRORS)  # fmt: skip
-def disposition(request: Request, case_id: str, charge_index: int, body: DispositionIn):
+def disposition(request: Request, case_id: CaseId, charge_index: ChargeIndex, body: DispositionIn):
     """Record a charge's disposition: a conviction activates a conditional detainer waiting
     on it, dismissal or acquittal of every charge it waits on lapses it (III rec. 1)."""
     svc = service(request)
@@ -287,7 +292,7 @@ def worklist(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 
 
 @router.get("/cases/{case_id}", operation_id="case.read", tags=["cases"], responses=ERRORS)
-def read_case(request: Request, case_id: str):
+def read_case(request: Request, case_id: CaseId):
     """A case with its recommendation (Decision v1: every reason with its citation), the
     officer's and supervisor's actions and its detainers. De-identified for the review panel."""
     svc = service(request)
@@ -303,7 +308,7 @@ def read_case(request: Request, case_id: str):
 
 @router.post("/cases/{case_id}/decision", operation_id="case.decide", tags=["cases"],
              responses=ERRORS)  # fmt: skip
-def decide(request: Request, case_id: str, body: Decide):
+def decide(request: Request, case_id: CaseId, body: Decide):
     """Accept the recommendation, or override it with a reason. You are the officer of
     record. A safeguard override goes to a supervisor (IV rec. 2)."""
     svc = service(request)
@@ -329,7 +334,7 @@ def approvals(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 10
 
 @router.post("/cases/{case_id}/approval", operation_id="case.approve", tags=["cases"],
              responses=ERRORS)  # fmt: skip
-def approve(request: Request, case_id: str, body: Approve):
+def approve(request: Request, case_id: CaseId, body: Approve):
     """Approve (or deny, with a reason) the decision awaiting you. A supervisor cannot
     approve their own decision: approval comes from a second user."""
     svc = service(request)
@@ -389,10 +394,17 @@ def statistics(
 def policy(request: Request, language: Annotated[str, Query(max_length=16)] = "en"):
     """The policy in force today (by the policy schedule), its rules with their sources, and
     the plain-language description of the program."""
+    from ..interop.notices import NoticeError
+
     svc = service(request)
     with svc.session() as s:
         svc.caller(request, s)
-    return public.policy_in_force(language)
+    try:
+        return public.policy_in_force(language)
+    except NoticeError as exc:
+        raise HTTPException(
+            422, detail={"field": "language", "message": str(exc).removeprefix("language: ")}
+        ) from None
 
 
 @router.get("/public/jurisdictions", operation_id="public.program", tags=["public"],

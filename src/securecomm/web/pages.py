@@ -18,6 +18,7 @@ from ..law.detainer_clock import DetainerClockError, parse_release_time
 from ..law.schema import Action
 from ..store.models import Jurisdiction
 from . import auth, charts, public
+from .api import CaseId, ChargeIndex, DetainerId
 from .app import gate
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
@@ -204,7 +205,7 @@ def detainers_page(request: Request):
 @router.post("/detainers/{detainer_id}/release-eligible", operation_id="form.release_eligible")
 def release_eligible_form(
     request: Request,
-    detainer_id: int,
+    detainer_id: DetainerId,
     at: Annotated[str, Form(max_length=40)],
     csrf_token: Annotated[str | None, Form()] = None,
 ):
@@ -227,7 +228,7 @@ def release_eligible_form(
 
 
 @router.get("/cases/{case_id}/charges", operation_id="page.detainer_case")
-def charges_page(request: Request, case_id: str):
+def charges_page(request: Request, case_id: CaseId):
     svc = _svc(request)
     with svc.session() as s:
         caller = svc.caller(request, s)
@@ -248,8 +249,8 @@ def charges_page(request: Request, case_id: str):
 @router.post("/cases/{case_id}/charges/{charge_index}/disposition", operation_id="form.disposition")
 def disposition_form(
     request: Request,
-    case_id: str,
-    charge_index: int,
+    case_id: CaseId,
+    charge_index: ChargeIndex,
     disposition: Annotated[str, Form(max_length=20)],
     at: Annotated[str | None, Form(max_length=40)] = None,
     csrf_token: Annotated[str | None, Form()] = None,
@@ -297,7 +298,7 @@ def worklist_page(request: Request):
 
 
 @router.get("/cases/{case_id}", operation_id="page.case")
-def case_page(request: Request, case_id: str):
+def case_page(request: Request, case_id: CaseId):
     svc = _svc(request)
     with svc.session() as s:
         caller = svc.caller(request, s)
@@ -318,7 +319,7 @@ def case_page(request: Request, case_id: str):
 @router.post("/cases/{case_id}/decision", operation_id="form.decide")
 def decide_form(
     request: Request,
-    case_id: str,
+    case_id: CaseId,
     choice: Annotated[str, Form(max_length=40)],
     reason: Annotated[str | None, Form(max_length=2000)] = None,
     csrf_token: Annotated[str | None, Form()] = None,
@@ -350,7 +351,7 @@ def approvals_page(request: Request):
 @router.post("/cases/{case_id}/approval", operation_id="form.approve")
 def approve_form(
     request: Request,
-    case_id: str,
+    case_id: CaseId,
     decision: Annotated[str, Form(pattern="^(approve|deny)$")],
     reason: Annotated[str | None, Form(max_length=2000)] = None,
     csrf_token: Annotated[str | None, Form()] = None,
