@@ -40,6 +40,7 @@ def _register_command_groups() -> None:
     from .stats.commands import stats_app
     from .store.commands import audit_app, db_app
     from .synth.commands import synth_app
+    from .users.commands import users_app
     from .web import commands as web_commands
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
@@ -48,6 +49,7 @@ def _register_command_groups() -> None:
     detainer_commands.register(app)
     app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
+    app.add_typer(users_app, name="users", help="Registered users: one identity per person.")
     web_commands.register(app)  # serve, web demo|seed-demo
 
 

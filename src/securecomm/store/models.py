@@ -14,6 +14,7 @@ field office                  ``cases``, ``decisions``, ``officer_actions``, ``c
 detainers                     ``detainers``, ``detainer_events``
 to the LEA                    ``notices``
 audit                         ``audit_log``, ``audit_head``, ``audit_checkpoints``
+users (0005)                  ``users``, ``user_jurisdictions``, ``user_areas``
 ============================  ===========================================================
 
 Conventions:
@@ -117,6 +118,9 @@ __all__ = [
     "StatusHistory",
     "Submission",
     "SubmissionState",
+    "User",
+    "UserArea",
+    "UserJurisdiction",
     "VerificationMethod",
     "VerificationState",
 ]
@@ -973,3 +977,62 @@ class AuditCheckpoint(Base):
     root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
     signature: Mapped[str | None] = mapped_column(String(HASH_HEX))
+
+
+# --------------------------------------------------------------------------- users (0005)
+# Integrity, issue 9 item 2 / issue 10 item 2: the people who act on the system. Written only
+# by securecomm.users.service (audited). Kept in one block to limit merge conflicts.
+
+#: The roles of :mod:`securecomm.users.service` (frozen in migration 0005's CHECK).
+USER_ROLES = ("lea", "lea_system", "ice_officer", "ice_supervisor", "crcl", "panel", "admin")
+USER_NAME_MAX = 64
+AREA_CODE_MAX = 8
+
+
+class User(Base):
+    """A registered user: ``name`` (NFKC, case-folded; see :mod:`securecomm.users.names`)
+    and its UTS #39 confusable ``skeleton``, both UNIQUE, so two look-alike names cannot both
+    exist; the role; an argon2id ``password_hash`` (None: no password login); the SHA-256 of
+    the current API key (None: none issued); ``disabled_at`` (a disabled user is never
+    deleted: audit entries name them). Scope: :class:`UserJurisdiction` (ORIs, for ``lea`` and
+    ``lea_system``) and :class:`UserArea` (ICE areas of responsibility, for ICE roles).
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(USER_NAME_MAX), unique=True)
+    skeleton: Mapped[str] = mapped_column(String(4 * USER_NAME_MAX), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    api_key_sha256: Mapped[str | None] = mapped_column(String(HASH_HEX), unique=True)
+    api_key_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r}'" for r in USER_ROLES) + ")", name="user_role"
+        ),
+    )
+
+
+class UserJurisdiction(Base):
+    """A jurisdiction (ORI) whose records a ``lea`` / ``lea_system`` user may see and write."""
+
+    __tablename__ = "user_jurisdictions"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
+    ori: Mapped[str] = mapped_column(
+        String(ORI_LEN), ForeignKey("jurisdictions.ori"), primary_key=True
+    )
+
+
+class UserArea(Base):
+    """An ICE ERO area of responsibility (``SEA``, ``LOS`` ...) an ICE user works."""
+
+    __tablename__ = "user_areas"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
+    area: Mapped[str] = mapped_column(String(AREA_CODE_MAX), primary_key=True)
