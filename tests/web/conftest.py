@@ -51,14 +51,14 @@ def site(request) -> Site:
     # a second agency and field office: the "other jurisdiction" of the access matrix
     with create_app(url, users=users, aor_of_county=aor).state.service.session() as s:
         users.add_user(s, "police.other", "lea", jurisdictions=(demo.other_ori,),
-                       password=DEMO_PASSWORD, actor="test")  # fmt: skip
+                       password=DEMO_PASSWORD, actor="admin.demo")  # fmt: skip
         from securecomm.store.models import Jurisdiction
 
         other_area = aor(s.get(Jurisdiction, demo.other_ori).county_fips)
         users.add_user(s, "officer.other", "ice_officer", areas=(other_area,),
-                       password=DEMO_PASSWORD, actor="test")  # fmt: skip
+                       password=DEMO_PASSWORD, actor="admin.demo")  # fmt: skip
         users.add_user(s, "supervisor.two", "ice_supervisor", areas=(demo.area,),
-                       password=DEMO_PASSWORD, actor="test")  # fmt: skip
+                       password=DEMO_PASSWORD, actor="admin.demo")  # fmt: skip
     app = create_app(url, users=users, aor_of_county=aor, secret_key="test-secret")
     yield Site(request.param, url, app, demo, users, aor, now, data_dir)
     app.state.service.engine.dispose()

@@ -97,12 +97,12 @@ def test_a_disabled_user_is_refused_at_once(site):
     c = site.client()
     with _service(site).session() as s:
         site.users.add_user(s, "police.leaving", "lea", jurisdictions=(site.demo.ori,),
-                            password=site.password, actor="test")  # fmt: skip
+                            password=site.password, actor="admin.demo")  # fmt: skip
     h = token(c, "police.leaving", site.password)
     login(c, "police.leaving", site.password)
     assert c.get("/api/v1/bookings", headers=h).status_code == 200
     with _service(site).session() as s:
-        site.users.disable_user(s, "police.leaving", actor="test")
+        site.users.disable_user(s, "police.leaving", actor="admin.demo")
     assert c.get("/api/v1/bookings", headers=h).status_code == 401
     r = c.get("/detainers", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 
 def users_backend() -> tuple[Any, Any]:
-    """(users registry, aor_of_county): the real ``securecomm.users`` when this branch has it,
-    else the in-memory stand-in of ``fake_users`` with areas = "AOR-" + state FIPS code."""
-    if importlib.util.find_spec("securecomm.users") is not None:
-        from securecomm.users import service
-        from securecomm.users.areas import aor_of_county
+    """(users registry, aor_of_county): ``securecomm.users``."""
+    from securecomm.users import service
+    from securecomm.users.areas import aor_of_county
 
-        return service, aor_of_county
-    from fake_users import FakeUsers
-
-    return FakeUsers(), (lambda fips: f"AOR-{fips[:2]}" if fips else None)
+    return service, aor_of_county
 
 
 def login(client, name: str, password: str) -> None:

@@ -112,16 +112,22 @@ def seed_demo(
     other = next((o for o, _ in busiest[1:] if aor_of_county(fips.get(o) or "") != area), None)
     report = DemoReport(url=url, ori=ori, area=area, other_ori=other)
 
+    from ..users.service import ADMIN_CLI_ACTOR
+
     with sf() as s, s.begin():
-        for name, role in DEMO_USERS:
+        # the administrator first (added by the command line), then the others by them
+        ordered = sorted(DEMO_USERS, key=lambda u: u[1] != "admin")
+        admin = next(name for name, role in ordered if role == "admin")
+        for name, role in ordered:
             kw: dict[str, Any] = {}
             if role in ("lea", "lea_system"):
                 kw["jurisdictions"] = (ori,)
             if role in ("ice_officer", "ice_supervisor"):
                 kw["areas"] = (area,) if area else ()
-            users.add_user(s, name, role, password=DEMO_PASSWORD, actor="demo", **kw)
+            actor = ADMIN_CLI_ACTOR if name == admin else admin
+            users.add_user(s, name, role, password=DEMO_PASSWORD, actor=actor, **kw)
             report.users.append({"name": name, "role": role, "password": DEMO_PASSWORD, **kw})
-        report.api_key = users.issue_api_key(s, "booking.system", actor="demo")
+        report.api_key = users.issue_api_key(s, "booking.system", actor=admin)
 
     _start_clocks(sf, ori, now)
     _safeguard_override(sf, ori, now)
