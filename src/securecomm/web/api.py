@@ -154,7 +154,7 @@ async def submit_bookings(request: Request) -> dict[str, Any]:
     text = body.decode("utf-8", "replace")
     ndjson = "ndjson" in request.headers.get("content-type", "")
     lines = text.splitlines() if ndjson else [text.replace("\r", " ").replace("\n", " ")]
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
     for n, line in enumerate(lines, start=1):
         try:
@@ -183,10 +183,10 @@ async def submit_bookings(request: Request) -> dict[str, Any]:
 def list_bookings(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     """Your agency's bookings, newest first, with their pipeline stage and case."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_bookings(s, caller.scope, limit=limit)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="bookings")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="bookings")
     return rows
 
 
@@ -194,12 +194,12 @@ def list_bookings(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] 
 def read_booking(request: Request, tcn: Annotated[str, Path(max_length=64)]):
     """One booking's status and the responses sent to the agency about it."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         row = queries.submission_status(s, caller.scope, tcn)
         if row is None:
             raise _not_found("booking", "tcn")
-        svc.audit_read(s, caller, case_ids=[row["case_id"]], what=f"booking {tcn}")
+    svc.audit_read(caller, case_ids=[row["case_id"]], what=f"booking {tcn}")
     return row
 
 
@@ -215,10 +215,10 @@ def list_detainers(
     """Detainers with their hold-until time in the facility's local time (8 CFR 287.7(d):
     48 hours excluding Saturdays, Sundays and holidays), time left, due within 4 h, overdue."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_detainers(s, caller.scope, now=_now(), open_only=open_only, limit=limit)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="detainers")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="detainers")
     return rows
 
 
@@ -270,10 +270,10 @@ def list_notices(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] =
     """Notices to your agency, newest first: only what its disclosure choice lets through
     (IV.3, IV rec. 3); detainers and notification requests always."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_notices(s, caller.scope, limit=limit)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="notices")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="notices")
     return rows
 
 
@@ -284,10 +284,10 @@ def list_notices(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] =
 def worklist(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     """Cases awaiting an officer's decision in your areas of responsibility, oldest first."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.worklist(s, caller.scope, limit=limit)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="worklist")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="worklist")
     return rows
 
 
@@ -296,13 +296,13 @@ def read_case(request: Request, case_id: CaseId):
     """A case with its recommendation (Decision v1: every reason with its citation), the
     officer's and supervisor's actions and its detainers. De-identified for the review panel."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         view = queries.case_view(s, caller.scope, case_id, now=_now(),
                                  deidentified=caller.role == "panel")  # fmt: skip
         if view is None:
             raise _not_found("case", "case_id")
-        svc.audit_read(s, caller, case_ids=[case_id], what="case")
+    svc.audit_read(caller, case_ids=[case_id], what="case")
     return view
 
 
@@ -325,10 +325,10 @@ def decide(request: Request, case_id: CaseId, body: Decide):
 def approvals(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     """Decisions awaiting a supervisor in your areas, each with the officer's decision."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.approval_queue(s, caller.scope, limit=limit)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="approvals")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="approvals")
     return rows
 
 
@@ -354,7 +354,7 @@ def approve(request: Request, case_id: CaseId, body: Approve):
 def admin_users(request: Request):
     """The users registry (no password, no key)."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         svc.caller(request, s)
         return [_user_dict(p) for p in svc.users.list_users(s)]
 
@@ -369,7 +369,7 @@ def _user_dict(p: Any) -> dict[str, Any]:
 def admin_jurisdictions(request: Request):
     """Jurisdictions with their disclosure choice (IV rec. 3) and time zone."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         svc.caller(request, s)
         return queries.list_jurisdictions(s)
 
@@ -384,21 +384,19 @@ def statistics(
     state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
 ):
     """Monthly statistics per jurisdiction (I rec. 4, II rec. 4), small cells suppressed."""
+    from fastapi.responses import Response
+
     svc = service(request)
-    with svc.session() as s:
-        svc.caller(request, s)
-    return public.statistics(svc, month=month, state=state)
+    return Response(public.statistics_json(svc, month=month, state=state),
+                    media_type="application/json")  # fmt: skip
 
 
 @router.get("/public/policy", operation_id="public.policy", tags=["public"], responses=ERRORS)
-def policy(request: Request, language: Annotated[str, Query(max_length=16)] = "en"):
+def policy(language: Annotated[str, Query(max_length=16)] = "en"):
     """The policy in force today (by the policy schedule), its rules with their sources, and
     the plain-language description of the program."""
     from ..interop.notices import NoticeError
 
-    svc = service(request)
-    with svc.session() as s:
-        svc.caller(request, s)
     try:
         return public.policy_in_force(language)
     except NoticeError as exc:
@@ -412,7 +410,7 @@ def policy(request: Request, language: Annotated[str, Query(max_length=16)] = "e
 def public_jurisdictions(request: Request):
     """Participating jurisdictions and their disclosure choice (a public fact, IV rec. 3)."""
     svc = service(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         svc.caller(request, s)
         rows = s.execute(select(Jurisdiction.ori, Jurisdiction.name, Jurisdiction.state,
                                 Jurisdiction.county_fips, Jurisdiction.disclosure)

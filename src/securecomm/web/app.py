@@ -149,18 +149,22 @@ class Service:
         principal = self.users.get_user(session, data["u"])
         return (principal, data) if principal is not None else (None, None)
 
-    def audit_read(self, session: Session, caller: Caller, *, case_ids=(), what: str = "") -> None:
-        """The audit entry of a read of person records: who, which operation, which cases."""
+    def audit_read(self, caller: Caller, *, case_ids=(), what: str = "") -> None:
+        """The audit entry of a read of person records: who, which operation, which cases --
+        its own short write transaction after the read (the read itself takes no write lock).
+        Called before the answer is returned: if the entry cannot be written, the caller gets
+        an error, never the records (fail closed)."""
         if caller.operation not in PERSONAL_OPERATIONS:
             return
         ids = [c for c in case_ids if c][:100]
-        audit.append(
-            session,
-            "web.read",
-            actor=caller.name,
-            subject={"case_id": ids[0]} if len(ids) == 1 else None,
-            payload={"operation": caller.operation, "what": what, "case_ids": ids},
-        )
+        with self.session() as session:
+            audit.append(
+                session,
+                "web.read",
+                actor=caller.name,
+                subject={"case_id": ids[0]} if len(ids) == 1 else None,
+                payload={"operation": caller.operation, "what": what, "case_ids": ids},
+            )
 
 
 def gate(request: Request) -> None:

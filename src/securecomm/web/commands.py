@@ -90,7 +90,10 @@ def _run(url: str, host: str, port: int, worker: bool, data_dir: Path | None = N
     if worker:
         _start_worker(url, data_dir)
     out.print(f"securecomm web service on http://{host}:{port}/ (API docs /api/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # keep-alive longer than a client's pause between requests: a connection closed by the
+    # server while a client reuses it is an error for that client
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                timeout_keep_alive=30)  # fmt: skip
 
 
 def serve_command(

@@ -17,7 +17,7 @@ from ..interop.notices import LANGUAGES
 from ..law.detainer_clock import DetainerClockError, parse_release_time
 from ..law.schema import Action
 from ..store.models import Jurisdiction
-from . import auth, charts, public
+from . import auth, public
 from .api import CaseId, ChargeIndex, DetainerId
 from .app import gate
 
@@ -95,7 +95,7 @@ def _check(caller, token: str | None) -> None:
 @router.get("/", operation_id="page.home")
 def home(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
     return render(request, "home.html", caller)
 
@@ -103,7 +103,7 @@ def home(request: Request):
 @router.get("/login", operation_id="page.login")
 def login_page(request: Request, next: str = "/"):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
     return render(request, "login.html", caller, next=_safe_next(next), error=None)
 
@@ -142,7 +142,7 @@ def login(
 @router.post("/logout", operation_id="auth.logout")
 def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
     if caller.principal is not None:
         _check(caller, csrf_token)
@@ -157,10 +157,10 @@ def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None):
 @router.get("/bookings", operation_id="page.bookings")
 def bookings_page(request: Request, message: str | None = None):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_bookings(s, caller.scope, limit=200)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="bookings")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="bookings")
     return render(request, "bookings.html", caller, rows=rows, message=message, report=None)
 
 
@@ -171,7 +171,7 @@ def submit_booking_form(
     csrf_token: Annotated[str | None, Form()] = None,
 ):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
     _check(caller, csrf_token)
     line = booking.replace("\r", " ").replace("\n", " ")
@@ -184,9 +184,9 @@ def submit_booking_form(
             403, detail={"field": "ori", "message": "not one of your agency's ORIs"}
         )
     report = intake.submit_bookings(svc.sessions, [line], source=f"web:{caller.name}"[:64])
-    with svc.session() as s:
+    with svc.read_session() as s:
         rows = queries.list_bookings(s, caller.scope, limit=200)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="bookings")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="bookings")
     return render(request, "bookings.html", caller, rows=rows, message=None, report=report,
                   status=200 if not report.rejected else 422)  # fmt: skip
 
@@ -194,10 +194,10 @@ def submit_booking_form(
 @router.get("/detainers", operation_id="page.detainers")
 def detainers_page(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_detainers(s, caller.scope, now=_now(), limit=500)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="detainers")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="detainers")
     return render(request, "detainers.html", caller, rows=rows,
                   due_hours=int(queries.DUE_WITHIN.total_seconds() // 3600))  # fmt: skip
 
@@ -230,7 +230,7 @@ def release_eligible_form(
 @router.get("/cases/{case_id}/charges", operation_id="page.detainer_case")
 def charges_page(request: Request, case_id: CaseId):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         if queries.get_case(s, caller.scope, case_id) is None:
             raise HTTPException(
@@ -241,7 +241,7 @@ def charges_page(request: Request, case_id: CaseId):
             r for r in queries.list_detainers(s, caller.scope, now=_now(), limit=1000)
             if r["case_id"] == case_id
         ]  # fmt: skip
-        svc.audit_read(s, caller, case_ids=[case_id], what="charges")
+    svc.audit_read(caller, case_ids=[case_id], what="charges")
     return render(request, "charges.html", caller, case_id=case_id, charges=charges,
                   detainers=detainers)  # fmt: skip
 
@@ -277,10 +277,10 @@ def disposition_form(
 @router.get("/notices", operation_id="page.notices")
 def notices_page(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.list_notices(s, caller.scope, limit=200)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="notices")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="notices")
     return render(request, "notices.html", caller, rows=rows)
 
 
@@ -290,17 +290,17 @@ def notices_page(request: Request):
 @router.get("/worklist", operation_id="page.worklist")
 def worklist_page(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.worklist(s, caller.scope, limit=200)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="worklist")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="worklist")
     return render(request, "worklist.html", caller, rows=rows)
 
 
 @router.get("/cases/{case_id}", operation_id="page.case")
 def case_page(request: Request, case_id: CaseId):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         view = queries.case_view(s, caller.scope, case_id, now=_now(),
                                  deidentified=caller.role == "panel")  # fmt: skip
@@ -308,7 +308,7 @@ def case_page(request: Request, case_id: CaseId):
             raise HTTPException(
                 404, detail={"field": "case_id", "message": "no such case in your scope"}
             )
-        svc.audit_read(s, caller, case_ids=[case_id], what="case")
+    svc.audit_read(caller, case_ids=[case_id], what="case")
     return render(request, "case.html", caller, view=view, actions=[a.value for a in Action],
                   can_decide=svc.allowed(caller.role, "form.decide")
                   and view["state"] == "awaiting_officer",
@@ -341,10 +341,10 @@ def decide_form(
 @router.get("/approvals", operation_id="page.approvals")
 def approvals_page(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         rows = queries.approval_queue(s, caller.scope, limit=200)
-        svc.audit_read(s, caller, case_ids=[r["case_id"] for r in rows], what="approvals")
+    svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="approvals")
     return render(request, "approvals.html", caller, rows=rows)
 
 
@@ -375,7 +375,7 @@ def approve_form(
 @router.get("/admin", operation_id="page.admin")
 def admin_page(request: Request):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         users = svc.users.list_users(s)
         jurisdictions = queries.list_jurisdictions(s)
@@ -388,14 +388,14 @@ def admin_page(request: Request):
 @router.get("/public", operation_id="page.public")
 def public_page(request: Request, lang: str = "en", month: str | None = None):
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         caller = svc.caller(request, s)
         names = {j["ori"]: j["name"] for j in queries.list_jurisdictions(s) if j["name"]}
     language = lang if lang in LANGUAGES else "en"
     policy = public.policy_in_force(language)
     stats = public.statistics(svc)
     return render(request, "public.html", caller, policy=policy, stats=stats,
-                  charts=charts.public_charts(stats["rows"], names), language=language,
+                  charts=public.public_charts(svc, names), language=language,
                   languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES])  # fmt: skip
 
 
@@ -407,7 +407,7 @@ def vega_js(request: Request):
     from ..stats.render import vega_javascript
 
     svc = _svc(request)
-    with svc.session() as s:
+    with svc.read_session() as s:
         svc.caller(request, s)
     return Response(
         str(vega_javascript()),

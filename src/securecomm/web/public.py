@@ -7,8 +7,10 @@ states a rule itself."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 
 from ..explain import pack_summary
@@ -87,12 +89,43 @@ def statistics(svc: Any, *, month: str | None = None, state: str | None = None) 
         return result
 
 
+def statistics_json(svc: Any, *, month: str | None = None, state: str | None = None) -> bytes:
+    """:func:`statistics` serialised once per cache period (thousands of rows: serialising
+    them per request would cost more than computing them)."""
+    key = f"json|{month}|{state}"
+    result = statistics(svc, month=month, state=state)
+    hit = svc.stats_cache.get(key)
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    body = json.dumps(result, separators=(",", ":"), default=str).encode("utf-8")
+    svc.stats_cache[key] = (result, body)
+    return body
+
+
+def public_charts(svc: Any, names: dict[str, str]) -> list[dict[str, Any]]:
+    """The public page's charts, built once per statistics cache period."""
+    from . import charts
+
+    result = statistics(svc)
+    hit = svc.stats_cache.get("charts")
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    built = charts.public_charts(result["rows"], names)
+    svc.stats_cache["charts"] = (result, built)
+    return built
+
+
 def policy_in_force(language: str = "en", *, today: dt.date | None = None) -> dict[str, Any]:
     """The pack the policy schedule puts in force today, its rules and parameters with their
-    sources, and the plain-language description in ``language``."""
+    sources, and the plain-language description in ``language`` (computed once a day per
+    language: the schedule and the packs do not change while the service runs)."""
+    return _policy_in_force(language, today or dt.date.today())
+
+
+@lru_cache(maxsize=64)
+def _policy_in_force(language: str, day: dt.date) -> dict[str, Any]:
     settings = load_settings()
     schedule = settings.schedule
-    day = today or dt.date.today()
     name = schedule.name_on(day)
     pack = load_policy(name)
     summary = pack_summary(pack)
