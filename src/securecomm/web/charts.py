@@ -15,30 +15,37 @@ def _monthly(rows: list[dict[str, Any]], measure: str) -> pd.DataFrame:
     for r in rows:
         if r["measure"] == measure and r["count"] is not None:
             totals[r["month"]] += r["count"]
+    months = sorted(totals)
     return pd.DataFrame(
-        {"month": list(totals), "count": list(totals.values())}, columns=["month", "count"]
+        {"month": months, "label": [m[:7] for m in months], "count": [totals[m] for m in months]},
+        columns=["month", "label", "count"],
     )
 
 
-def public_charts(rows: list[dict[str, Any]], names: dict[str, str] | None = None) -> list[dict]:
-    """[{title, spec}] for the public page; empty when there is nothing to publish."""
+def public_charts(
+    rows: list[dict[str, Any]], names: dict[str, str], labels: dict[str, str]
+) -> list[dict]:
+    """[{title, spec}] for the public page, titles and axes in the page's language
+    (``labels``: ``web.program`` catalog); empty when there is nothing to publish."""
     if not rows:
         return []
-    names = names or {}
     charts = []
     for measure, title in (
-        ("submissions", "Bookings checked, per month"),
-        ("detainers", "Detainers lodged, per month (suppressed cells left out)"),
+        ("submissions", labels["chart_monthly"]),
+        ("detainers", labels["chart_detainers"]),
     ):
         frame = _monthly(rows, measure)
         if frame.empty:
             continue
         spec = (
-            alt.Chart(frame, title=title)
+            alt.Chart(frame)
             .mark_bar()
             .encode(
-                x=alt.X("yearmonth(month):T", title="Month", axis=alt.Axis(format="%b %Y")),
-                y=alt.Y("count:Q", title="Count"),
+                # one bar per month, labelled with its year ("2026-11")
+                x=alt.X(
+                    "label:O", title=labels["axis_month"], sort=None, axis=alt.Axis(labelAngle=0)
+                ),
+                y=alt.Y("count:Q", title=labels["axis_count"]),
                 tooltip=["month", "count"],
             )
             .properties(width="container", height=220)
@@ -54,15 +61,15 @@ def public_charts(rows: list[dict[str, Any]], names: dict[str, str] | None = Non
         top = sorted(by_place.items(), key=lambda kv: -kv[1])[:20]
         frame = pd.DataFrame(top, columns=["jurisdiction", "count"])
         spec = (
-            alt.Chart(frame, title="Bookings checked by jurisdiction (20 largest)")
+            alt.Chart(frame)
             .mark_bar()
             .encode(
-                y=alt.Y("jurisdiction:N", sort="-x", title="Jurisdiction (county, state)"),
-                x=alt.X("count:Q", title="Bookings"),
+                y=alt.Y("jurisdiction:N", sort="-x", title=labels["axis_place"]),
+                x=alt.X("count:Q", title=labels["axis_count"]),
                 tooltip=["jurisdiction", "count"],
             )
             .properties(width="container", height=max(120, 18 * len(top)))
             .to_dict()
         )
-        charts.append({"title": "By jurisdiction", "spec": spec})
+        charts.append({"title": labels["chart_places"], "spec": spec})
     return charts

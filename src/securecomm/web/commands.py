@@ -117,7 +117,9 @@ def _print_users(report) -> None:
     from .pages import HOME_OF_ROLE
 
     for u in report.users:
-        scope = ", ".join(u.get("jurisdictions", ()) or u.get("areas", ())) or "all / none"
+        scope = ", ".join(u.get("jurisdictions", ()) or u.get("areas", ())) or (
+            "no person's record" if u["role"] == "admin" else "every jurisdiction"
+        )
         table.add_row(u["name"], u["role"], u["password"], scope, HOME_OF_ROLE.get(u["role"], "/"))
     out.print(table)
     out.print(f"API key of booking.system (Authorization: Bearer ...): {report.api_key}")

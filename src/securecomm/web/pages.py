@@ -24,6 +24,22 @@ from .app import gate
 router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
 templates = Jinja2Templates(directory=str(auth.HERE / "templates"))
 
+
+def _when(value: str | None) -> str:
+    """An ISO 8601 time with its offset as people read it: "Fri 20 Nov 2026 17:00 (-06:00)"."""
+    if not value:
+        return "—"
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return t.strftime("%a %d %b %Y %H:%M") + (
+        f" ({t.strftime('%z')[:3]}:{t.strftime('%z')[3:]})" if t.tzinfo else ""
+    )
+
+
+templates.env.filters["when"] = _when
+
 #: Where each role lands after logging in.
 HOME_OF_ROLE = {
     "lea": "/detainers",
@@ -395,7 +411,8 @@ def public_page(request: Request, lang: str = "en", month: str | None = None):
     policy = public.policy_in_force(language)
     stats = public.statistics(svc)
     return render(request, "public.html", caller, policy=policy, stats=stats,
-                  charts=public.public_charts(svc, names), language=language,
+                  charts=public.public_charts(svc, names, policy["description"]["labels"]),
+                  language=language,
                   languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES])  # fmt: skip
 
 

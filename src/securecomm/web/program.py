@@ -59,6 +59,21 @@ MSG_STATISTICS = N_(
     "ICE publishes statistics every month for each jurisdiction. Numbers smaller than "
     "%(k)s are hidden to protect privacy."
 )
+MSG_STATS = N_("Statistics")
+MSG_SUPPRESSED = N_("Counts from 1 to %(k)s are not shown, to protect privacy.")
+MSG_CHART_MONTHLY = N_("Bookings checked, per month")
+MSG_CHART_DETAINERS = N_("Detainers lodged, per month")
+MSG_CHART_PLACES = N_("Bookings checked by jurisdiction (20 largest)")
+MSG_AXIS_MONTH = N_("Month")
+MSG_AXIS_COUNT = N_("Count")
+MSG_AXIS_PLACE = N_("Jurisdiction (county, state)")
+MSG_NO_STATS = N_("No statistics published yet.")
+LABELS = {
+    "statistics": MSG_STATS, "suppressed": MSG_SUPPRESSED, "chart_monthly": MSG_CHART_MONTHLY,
+    "chart_detainers": MSG_CHART_DETAINERS, "chart_places": MSG_CHART_PLACES,
+    "axis_month": MSG_AXIS_MONTH, "axis_count": MSG_AXIS_COUNT, "axis_place": MSG_AXIS_PLACE,
+    "no_statistics": MSG_NO_STATS,
+}  # fmt: skip
 OUTCOMES = {
     "detainer": N_("Detainer: the jail is asked to hold the person"),
     "conditional_detainer": N_(
@@ -70,7 +85,7 @@ OUTCOMES = {
 }
 MESSAGES = (
     MSG_TITLE, MSG_INTRO, MSG_POLICY, MSG_RULES, MSG_RULE_LIST, MSG_RULE, MSG_DETAINER,
-    MSG_DISCLOSURE, MSG_STATISTICS, *OUTCOMES.values(),
+    MSG_DISCLOSURE, MSG_STATISTICS, *OUTCOMES.values(), *LABELS.values(),
 )  # fmt: skip
 
 
@@ -136,6 +151,10 @@ def describe(pack: Any, language: str, *, suppress_below: int = 10) -> dict[str,
         ],
         "rules_heading": t(MSG_RULE_LIST),
         "rules": rules,
+        "labels": {
+            key: t(msg) % {"k": suppress_below - 1} if "%(k)s" in msg else t(msg)
+            for key, msg in LABELS.items()
+        },
     }
 
 

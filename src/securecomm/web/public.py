@@ -102,16 +102,17 @@ def statistics_json(svc: Any, *, month: str | None = None, state: str | None = N
     return body
 
 
-def public_charts(svc: Any, names: dict[str, str]) -> list[dict[str, Any]]:
-    """The public page's charts, built once per statistics cache period."""
+def public_charts(svc: Any, names: dict[str, str], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The public page's charts in one language, built once per statistics cache period."""
     from . import charts
 
     result = statistics(svc)
-    hit = svc.stats_cache.get("charts")
+    key = "charts|" + labels["chart_monthly"]
+    hit = svc.stats_cache.get(key)
     if hit is not None and hit[0] is result:
         return hit[1]
-    built = charts.public_charts(result["rows"], names)
-    svc.stats_cache["charts"] = (result, built)
+    built = charts.public_charts(result["rows"], names, labels)
+    svc.stats_cache[key] = (result, built)
     return built
 
 
