@@ -1,4 +1,4 @@
-"""Reading Case v1 documents: one JSON object, a JSON array, or JSON Lines.
+"""Reading Case v1 documents: JSON Lines, one JSON object, or a JSON array.
 
 Every input item comes back — valid with its Case, or invalid with errors that name the field
 — so callers can decide the valid ones and keep the rejected ones with their reasons.
@@ -6,13 +6,13 @@ Every input item comes back — valid with its Case, or invalid with errors that
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
+from .jsonsafety import iter_json_items
 from .law.schema import Case
 
 MAX_LINE_CHARS = 1_000_000  # a case file line larger than this is rejected, not parsed
@@ -62,57 +62,26 @@ def parse_case(obj: Any, line: int, text: str) -> CaseInput:
         item.case = Case.model_validate(obj)
     except ValidationError as exc:
         item.errors = validation_errors(exc)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value no validator expected (e.g. a number too large to convert): this case only
+        item.errors = [
+            {"field": "(document)", "message": f"unreadable value ({type(exc).__name__})"}
+        ]
     return item
 
 
-def _parse_text(text: str, line: int) -> CaseInput:
-    if len(text) > MAX_LINE_CHARS:
-        return CaseInput(line, text[:200] + "…", errors=[
-            {"field": "(document)", "message": f"longer than {MAX_LINE_CHARS} characters"}
-        ])  # fmt: skip
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        return CaseInput(
-            line, text, errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}]
-        )
-    return parse_case(obj, line, text)
-
-
-def iter_case_inputs(stream: TextIO) -> Iterator[CaseInput]:
-    """Items of a case file in input order (format detected from the content)."""
-    first, skipped = "", 0
-    for raw in stream:
-        skipped += 1
-        if raw.strip():
-            first = raw
-            break
-    if not first:
-        return
-    stripped = first.strip()
-    if stripped.startswith("["):
-        text = first + stream.read()
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield CaseInput(
-                1, text[:200], errors=[{"field": "(document)", "message": f"invalid JSON: {exc}"}]
-            )
-            return
-        for i, obj in enumerate(items, start=1):
-            yield parse_case(obj, i, json.dumps(obj))
-        return
-    try:
-        json.loads(stripped)
-        single_line = True
-    except json.JSONDecodeError:
-        single_line = False
-    if not single_line:  # one pretty-printed JSON document
-        yield _parse_text(first + stream.read(), 1)
-        return
-    line_no = skipped
-    yield _parse_text(stripped, line_no)
-    for raw in stream:
-        line_no += 1
-        if raw.strip():
-            yield _parse_text(raw.strip(), line_no)
+def iter_case_inputs(stream: IO[str] | IO[bytes]) -> Iterator[CaseInput]:
+    """Items of a case file in input order: JSON Lines read line by line whatever the first
+    line holds; one JSON object or array only if the file starts with ``{`` or ``[`` and
+    parses whole (:func:`securecomm.jsonsafety.iter_json_items`). A line longer than
+    :data:`MAX_LINE_CHARS` is refused while reading, never held whole."""
+    for item in iter_json_items(stream, max_line=MAX_LINE_CHARS):
+        text = item.text
+        if not item.ok:
+            assert item.error is not None
+            kept = text if len(text) <= 200 else text[:200] + "…"
+            yield CaseInput(item.number, kept, errors=[
+                {"field": "(document)", "message": item.error.message}
+            ])  # fmt: skip
+            continue
+        yield parse_case(item.value, item.number, text)

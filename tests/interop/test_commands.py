@@ -86,6 +86,7 @@ def test_cli_end_to_end(cli):
         "accepted": 400,
         "duplicates": 0,
         "rejected": 0,
+        "rejected_known": 0,
         "blank": 0,
     }
     lines = (tmp / "b.jsonl").read_text().splitlines()
@@ -95,6 +96,15 @@ def test_cli_end_to_end(cli):
     res = cli("submit", str(tmp / "bad.jsonl"), code=1)
     assert "1 duplicate" in res.stdout and "1 rejected" in res.stdout
     assert "charges.0.ncic" in res.stderr
+
+    # fail closed (issue 9 item 4): IDENT holds encounters but there is no biographic model,
+    # so the worker refuses to start rather than skip the name-based immigration check
+    before = json.loads(cli("status", "--format", "json").stdout)["submissions"]
+    res = cli("worker", "--until-idle", code=2)
+    assert "biographic model: missing" in res.stderr and "Traceback" not in res.output
+    assert json.loads(cli("status", "--format", "json").stdout)["submissions"] == before
+    cli("worker", "--max-batches", "-1", code=2)
+    assert "biographic model" in cli("ident", "rebuild", "--biographic-model").stdout
 
     res = cli("worker", "--until-idle", "--format", "json")  # officers are people here
     doc = json.loads(res.stdout)
@@ -132,21 +142,14 @@ def test_cli_end_to_end(cli):
     text_view = cli("cases", "show", safeguard).stdout
     assert "actions.tfsc.minor-traffic-only" in text_view and "supervisor_approval" in text_view
 
-    listed = [
-        json.loads(x)
-        for x in cli(
-            "cases", "list", "--state", "acted", "--format", "json", "--limit", "1000"
-        ).stdout.splitlines()
-    ]
+    # --format json: one JSON document, an array for a list command
+    listed = json.loads(
+        cli("cases", "list", "--state", "acted", "--format", "json", "--limit", "1000").stdout
+    )
     assert safeguard in {r["case_id"] for r in listed}
     ori = listed[0]["ori"]
-    assert all(
-        r["ori"] == ori
-        for r in (
-            json.loads(x)
-            for x in cli("cases", "list", "--ori", ori, "--format", "json").stdout.splitlines()
-        )
-    )
+    by_ori = json.loads(cli("cases", "list", "--ori", ori, "--format", "json").stdout)
+    assert by_ori and all(r["ori"] == ori for r in by_ori)
     cli("cases", "list", "--state", "nonsense", code=2)
     cli("cases", "show", "C-missing", code=1)
 

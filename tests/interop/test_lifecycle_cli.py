@@ -221,7 +221,10 @@ def test_domain_errors_exit_1(world, tmp_path):
     assert result.exit_code == 1 and "no charge 5" in result.stderr
     empty = f"sqlite:///{tmp_path}/empty.db"
     result = runner.invoke(app, ["detainers", "list", "--url", empty])
-    assert result.exit_code == 1 and "securecomm db upgrade" in result.stderr
+    # a database that is missing or not migrated is a configuration error (exit 2), and
+    # looking does not create it
+    assert result.exit_code == 2 and "securecomm db upgrade" in result.stderr
+    assert not (tmp_path / "empty.db").exists()
 
 
 def test_subject_text_prints_every_language_with_the_hotline():

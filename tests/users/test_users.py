@@ -282,7 +282,7 @@ def test_cli_add_list_disable_api_key(users_db):
     r = runner.invoke(root, ["users", "disable", "m.lee", "--url", url])
     assert r.exit_code == 0, r.output
     r = runner.invoke(root, ["users", "list", "--format", "json", "--url", url])
-    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    rows = json.loads(r.stdout)  # --format json: one document (securecomm.cli.render)
     assert {row["name"]: row["disabled"] for row in rows} == {
         "m.lee": True, "o.ruiz": False, "oce": False,
     }  # fmt: skip

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from securecomm.jsonsafety import JsonInputError, loads_strict
 from securecomm.law.flatten import CASE_COLUMNS, OFFENSE_FIELDS, arrow_schema, flatten_case
 from securecomm.law.schema import Case
 
@@ -114,9 +115,20 @@ def cases_to_parquet(
                 else:
                     assert record.text is not None
                     try:
-                        case = Case.model_validate_json(record.text)
+                        # strict JSON first (duplicate keys, NaN, huge integers, deep
+                        # nesting refused: securecomm.jsonsafety), then the model
+                        case = Case.model_validate(loads_strict(record.text))
+                    except JsonInputError as exc:
+                        problem = [{"field": None, "message": exc.message}]
+                        _write_rejection(rejects, record.line, record.text, problem)
+                        rejected += 1
                     except ValidationError as exc:
                         _write_rejection(rejects, record.line, record.text, _errors(exc))
+                        rejected += 1
+                    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                        problem = [{"field": None,
+                                    "message": f"unreadable value ({type(exc).__name__})"}]  # fmt: skip
+                        _write_rejection(rejects, record.line, record.text, problem)
                         rejected += 1
                     else:
                         rows.append(flatten_case(case))
@@ -243,8 +255,8 @@ def _load_document(text: str, *, complete: bool) -> Any:
     if not complete:
         return _NOT_JSON
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        return loads_strict(text)
+    except JsonInputError:
         return _NOT_JSON
 
 
@@ -253,8 +265,8 @@ _NOT_JSON = object()
 
 def _parses(text: str) -> bool:
     try:
-        json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        loads_strict(text)
+    except JsonInputError:
         return False
     return True
 
@@ -278,8 +290,8 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 def _case_id(text: str) -> str | None:
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        value = loads_strict(text)
+    except JsonInputError:
         return None
     case_id = value.get("case_id") if isinstance(value, dict) else None
     return case_id if isinstance(case_id, str) else None

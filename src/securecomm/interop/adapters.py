@@ -501,6 +501,36 @@ class StoreImmigration:
             self._linker = BiographicLinker.load(self.biographic_model)
         return self._linker
 
+    def train_model(self, session: Session) -> int:
+        """Train the Splink model on IDENT's encounters and save it at
+        ``self.biographic_model`` (atomically); returns the number of encounters (0: nothing
+        to train on, nothing written)."""
+        import logging
+
+        from ..identity.biographic import BiographicLinker
+
+        if self.biographic_model is None:
+            raise ValueError("biographic model: no path configured")
+        frame, _ = self.encounter_frame(session)
+        if frame.empty:
+            return 0
+        # the encounter table has no sex / place of birth: Splink warns that it cannot train
+        # those levels (they stay at their priors); keep its training chatter off the terminal
+        splink_log = logging.getLogger("splink")
+        level = splink_log.level
+        splink_log.setLevel(logging.ERROR)
+        try:
+            linker = BiographicLinker.train(frame)
+        finally:
+            splink_log.setLevel(level)
+        path = Path(self.biographic_model)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        linker.save(tmp)
+        tmp.replace(path)
+        self._linker = None
+        return len(frame)
+
     def encounter_frame(self, session: Session):
         import pandas as pd
 

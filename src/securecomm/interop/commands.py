@@ -15,81 +15,33 @@ that is not allowed, a failed submission); 2 a usage or database error.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from ..cli.preamble import (
+    GuardedCommand,
+    Typer,
+    UrlOpt,
+    err,
+    fail,
+    open_engine,
+    open_input,
+    out,
+    read_session,
+    rejected,
+)
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["register"]
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
-
-world_app = typer.Typer(
-    help="Synthetic world for tests, demos and benchmarks.", no_args_is_help=True
-)
-ident_app = typer.Typer(
-    help="Biometric galleries (IDENT and criminal history).", no_args_is_help=True
-)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+world_app = Typer(help="Synthetic world for tests, demos and benchmarks.")
+ident_app = Typer(help="Biometric galleries (IDENT and criminal history).")
 
 
 def _engine(url: str | None, *, require_head: bool = True):
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    from ..store.db import current_revision, database_url, display_url, head_revision, make_engine
-
-    try:
-        engine = make_engine(url or database_url())
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-    if require_head:
-        try:
-            current = current_revision(engine=engine)
-        except SQLAlchemyError as exc:
-            _fail(f"{display_url(engine.url)}: {type(exc).__name__}: {exc}")
-        if current != head_revision():
-            _fail(
-                f"{display_url(engine.url)} is at revision {current or '(none)'}, not "
-                f"{head_revision()}: run `securecomm db upgrade`"
-            )
-    return engine
-
-
-class _ReadSession:
-    """A read-only session: on SQLite a deferred transaction, which neither waits for nor
-    blocks a running worker (the store's default is BEGIN IMMEDIATE)."""
-
-    def __init__(self, engine) -> None:
-        from sqlalchemy.orm import Session
-
-        self.conn = engine.connect().execution_options(sqlite_begin="DEFERRED")
-        self.session = Session(bind=self.conn)
-
-    def __enter__(self):
-        return self.session
-
-    def __exit__(self, *exc) -> None:
-        self.session.close()
-        self.conn.close()
+    return open_engine(url, require_head=require_head, create=not require_head)
 
 
 def _settings(**overrides: Any):
@@ -100,16 +52,11 @@ def _settings(**overrides: Any):
         settings.schedule.check()
         return settings
     except SettingsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _open(path: str):
-    if path == "-":
-        return sys.stdin.buffer
-    p = Path(path)
-    if not p.is_file():
-        _fail(f"FILE: no such file {path!r}")
-    return p.open("rb")
+    return open_input(path, binary=True)
 
 
 # --------------------------------------------------------------------------- submit
@@ -122,7 +69,7 @@ def submit(
         int, typer.Option(min=1, max=100_000, help="Lines per transaction.")
     ] = 2000,
     source: Annotated[str | None, typer.Option(help="Name recorded with rejected lines.")] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Submit bookings (idempotent on the TCN). Rejected lines are kept with their reasons in
     the rejected-input store and listed on stderr; exit 1 if any line was rejected."""
@@ -140,13 +87,15 @@ def submit(
     finally:
         engine.dispose()
     for r in report.rejections[:50]:
-        err.print(f"[red]rejected[/] {r.describe()}")
+        rejected(r.describe())
     if report.rejected > 50:
         err.print(
             f"... and {report.rejected - 50} more (securecomm keeps them all in the rejected store)"
         )
-    if fmt == "json":
-        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    if fmt is Format.json:
+        emit_document(report.to_dict())
+    elif fmt is Format.csv:
+        emit_rows([report.to_dict()], [], fmt)
     else:
         out.print(
             f"{report.read} line(s) read: {report.accepted} accepted, {report.duplicates} "
@@ -175,9 +124,11 @@ def worker(
             "(recorded as actor auto-accept): simulations and benchmarks only.",
         ),
     ] = False,
-    max_batches: Annotated[int | None, typer.Option(help="Stop after N batches.")] = None,
+    max_batches: Annotated[
+        int | None, typer.Option(min=1, help="Stop after N batches (N >= 1).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Process submissions through the pipeline's stages in micro-batches.
 
@@ -205,8 +156,10 @@ def worker(
     finally:
         engine.dispose()
     total = sum(report.processed.values())
-    if fmt == "json":
-        sys.stdout.write(json.dumps({**report.to_dict(), "stages": counts}) + "\n")
+    if fmt is Format.json:
+        emit_document({**report.to_dict(), "stages": counts})
+    elif fmt is Format.csv:
+        emit_rows([{**report.to_dict(), "stages": counts}], [], fmt)
     else:
         out.print(
             f"{report.batches} batch(es), {total} stage step(s) in {report.elapsed:.1f} s; "
@@ -262,7 +215,7 @@ def _run_with_progress(engine, settings, batch_size, until_idle, max_batches):
         )  # fmt: skip
 
 
-def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
+def status(url: UrlOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Submissions per pipeline stage, open verification tasks, cases per state."""
     from sqlalchemy import func, select
 
@@ -271,7 +224,7 @@ def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
 
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             counts = stage_counts(session)
             cases = dict(
                 session.execute(
@@ -294,8 +247,16 @@ def status(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
         "verification_tasks": {k.value: v for k, v in tasks.items()},
         "rejected_inputs": rejected,
     }
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
+        return
+    if fmt is Format.csv:
+        rows = [
+            {"section": title, "key": k, "count": v}
+            for title, values in doc.items()
+            for k, v in (sorted(values.items()) if isinstance(values, dict) else [("", values)])
+        ]
+        emit_rows(rows, [Col("section"), Col("key"), Col("count")], fmt)
         return
     for title, values in doc.items():
         if isinstance(values, dict):
@@ -337,7 +298,7 @@ def world_seed(
             with session_factory(engine)() as session, session.begin():
                 counts = seed_world(session, world)
         except WorldExistsError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
         path, truth = world.write_bookings(out_file)
         settings = _settings()
         built = _rebuild(engine, settings, biographic_model)
@@ -373,25 +334,11 @@ def _rebuild(engine, settings, train_biographic: bool) -> list[str]:
 
 
 def _train_biographic(session, agencies, path: Path) -> int:
-    from ..identity.biographic import BiographicLinker
-
-    frame, _ = agencies.immigration.encounter_frame(session)
-    if frame.empty:
-        return 0
-    # the encounter table has no sex / place of birth: Splink warns that it cannot train
-    # those levels (they stay at their priors); keep its training chatter off the terminal
-    splink_log = logging.getLogger("splink")
-    level = splink_log.level
-    splink_log.setLevel(logging.ERROR)
-    try:
-        linker = BiographicLinker.train(frame)
-    finally:
-        splink_log.setLevel(level)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    linker.save(tmp)
-    tmp.replace(path)
-    return len(frame)
+    """Train the biographic model at ``path`` (kept for benchmarks/pipeline.py)."""
+    immigration = agencies.immigration
+    if Path(immigration.biographic_model) != path:
+        raise ValueError(f"biographic model: {path} is not the configured {immigration.biographic_model}")
+    return immigration.train_model(session)
 
 
 # --------------------------------------------------------------------------- ident
@@ -413,7 +360,7 @@ def ident_rebuild(
 
 
 @ident_app.command("stats")
-def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
+def ident_stats(url: UrlOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Gallery files, sizes, freshness against the tables, and the match thresholds."""
     from sqlalchemy import func, select
 
@@ -425,7 +372,7 @@ def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
     agencies = agencies_for(engine.url, settings)
     rows = []
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             for g in agencies.galleries:
                 state = g._table_state(session)
                 subjects = session.scalar(select(func.count(func.distinct(g.subject_col)))) or 0
@@ -453,14 +400,17 @@ def ident_stats(url: UrlOpt = None, fmt: FormatOpt = "table") -> None:
         "min_template_quality": settings.min_template_quality,
         "biographic_model": str(paths["biographic"]) if paths["biographic"].is_file() else None,
     }
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
         return
-    table = Table("table", "templates", "subjects", "in gallery", "index", "fresh", "file")
-    for r in rows:
-        table.add_row(r["table"], str(r["templates"]), str(r["subjects"]), str(r["gallery_count"]),
-                      str(r["index"]), "yes" if r["fresh"] else "no (rebuilt on next use)", r["path"])  # fmt: skip
-    out.print(table)
+    columns = [
+        Col("table"), Col("templates"), Col("subjects"), Col("gallery_count", "in gallery"),
+        Col("index"), Col("fresh", show=lambda v: "yes" if v else "no (rebuilt on next use)"),
+        Col("path", "file", ident=True),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt)
+    if fmt is Format.csv:
+        return
     out.print(
         f"match >= {policy.match_threshold}; verification band [{policy.verification_band_low}, "
         f"{policy.match_threshold}); usable template quality >= {settings.min_template_quality}"
@@ -482,18 +432,18 @@ def cases_list(
     ori: Annotated[str | None, typer.Option(help="Only this ORI.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Field-office worklist: cases oldest first, with the recommendation."""
     from ..store import repositories
     from ..store.models import CaseState, IdentityVerification
 
     if state is not None and state not in {s.value for s in CaseState}:
-        _fail(f"--state: one of {', '.join(s.value for s in CaseState)}")
+        fail(f"--state: one of {', '.join(s.value for s in CaseState)}")
     engine = _engine(url)
     rows = []
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             for case in repositories.list_cases(session, state=state, ori=ori, limit=limit):
                 d = repositories.latest_decision(session, case.case_id)
                 task = (
@@ -513,18 +463,12 @@ def cases_list(
                 )  # fmt: skip
     finally:
         engine.dispose()
-    if fmt == "json":
-        for r in rows:
-            sys.stdout.write(json.dumps(r) + "\n")
-        return
-    table = Table(
-        "case", "ori", "state", "opened (UTC)", "recommendation", "policy", "supervisor", "identity"
-    )
-    for r in rows:
-        table.add_row(r["case_id"], r["ori"], r["state"], r["opened_at"][:19], r["recommendation"] or "-",
-                      r["policy"] or "-", "yes" if r["supervisor"] else "", r["verification"] or "")  # fmt: skip
-    out.print(table)
-    out.print(f"{len(rows)} case(s)")
+    columns = [
+        Col("case_id", "case", ident=True), Col("ori", ident=True), Col("state"),
+        Col("opened_at", "opened (UTC)", show=lambda v: v[:19]), Col("recommendation"),
+        Col("policy"), Col("supervisor"), Col("verification", "identity", show=lambda v: v or ""),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt, footer=f"{len(rows)} case(s)")
 
 
 def _case_document(session, case_id: str) -> dict[str, Any]:
@@ -535,7 +479,7 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
 
     case = repositories.get_case(session, case_id)
     if case is None:
-        _fail(f"CASE_ID: no case {case_id!r}", 1)
+        fail(f"CASE_ID: no case {case_id!r}", 1)
     facts = repositories.list_case_facts(session, case_id)
     decisions = repositories.list_decisions(session, case_id)
     actions = session.scalars(
@@ -624,19 +568,22 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
 def cases_show(
     case_id: Annotated[str, typer.Argument(help="The case id (C-<TCN>).")],
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """A case: the facts, the recommendation with its cited reasons, officer and supervisor
     actions, identity verification, detainers, notices and the case's audit entries."""
 
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             doc = _case_document(session, case_id)
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    if fmt is Format.json:
+        emit_document(doc)
+        return
+    if fmt is Format.csv:  # the case's audit trail, one row per entry
+        emit_rows(doc["audit"], [Col("seq"), Col("recorded_at"), Col("actor"), Col("event_type")], fmt)
         return
     c = doc["case"]
     person = c.get("person", {})
@@ -684,10 +631,10 @@ def cases_show(
         )
     for n in doc["notices"]:
         out.print(f"[bold]notice[/] #{n['id']} {n['kind']} to {n['ori']} at {n['created_at']}")
-    table = Table("seq", "recorded (UTC)", "actor", "event")
-    for e in doc["audit"]:
-        table.add_row(str(e["seq"]), e["recorded_at"][:19], e["actor"], e["event_type"])
-    out.print(table)
+    emit_rows(doc["audit"], [
+        Col("seq"), Col("recorded_at", "recorded (UTC)", show=lambda v: v[:19]), Col("actor"),
+        Col("event_type", "event"),
+    ], fmt)  # fmt: skip
 
 
 def _field_office(url: str | None, fn, *args, **kwargs):
@@ -699,14 +646,14 @@ def _field_office(url: str | None, fn, *args, **kwargs):
         with session_factory(engine)() as session, session.begin():
             return fn(session, *args, **kwargs)
     except FieldOfficeError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     finally:
         engine.dispose()
 
 
-def _print_outcome(outcome, fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(outcome.to_dict()) + "\n")
+def _print_outcome(outcome, fmt: Format) -> None:
+    if fmt is not Format.table:
+        _emit_outcome(outcome, fmt)
         return
     out.print(
         f"{outcome.case_id}: {outcome.state.value}"
@@ -716,6 +663,13 @@ def _print_outcome(outcome, fmt: str) -> None:
         out.print(f"  needs a supervisor: {r}")
 
 
+def _emit_outcome(outcome, fmt: Format) -> None:
+    if fmt is Format.json:
+        emit_document(outcome.to_dict())
+    else:
+        emit_rows([outcome.to_dict()], [], fmt)
+
+
 def cases_decide(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
     officer: Annotated[str, typer.Option(help="The deciding officer (audited).")],
@@ -723,14 +677,14 @@ def cases_decide(
     override: Annotated[str | None, typer.Option(help="Override with this action instead.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (mandatory for an override).")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Accept the recommendation, or override it with a mandatory reason. An override that
     removes a safeguard (or any decision on a supervisor-flagged case) waits for a supervisor."""
     from .field_office import decide
 
     if accept == (override is not None):
-        _fail("give exactly one of --accept or --override ACTION")
+        fail("give exactly one of --accept or --override ACTION")
     outcome = _field_office(
         url, decide, case_id, officer=officer, accept=accept, override=override, reason=reason
     )
@@ -743,7 +697,7 @@ def cases_approve(
     deny: Annotated[bool, typer.Option("--deny", help="Deny instead (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Approve (or deny) the officer decision waiting for a supervisor."""
     from .field_office import approve
@@ -761,13 +715,13 @@ def cases_verify_identity(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Confirm or reject a band, ambiguous or biographic identity match."""
     from .field_office import verify_identity
 
     if confirm is None:
-        _fail("give --confirm or --reject")
+        fail("give --confirm or --reject")
     outcome = _field_office(
         url, verify_identity, case_id, officer=officer, confirm=confirm, reason=reason
     )
@@ -789,7 +743,7 @@ def cases_facts(
     ],
     officer: Annotated[str, typer.Option(help="The recording officer (audited).")],
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Record facts the repositories do not hold (certifications, interview findings, the
     person's claim) and re-compute the recommendation while no officer has decided; a case
@@ -801,14 +755,14 @@ def cases_facts(
         try:
             name, value = parse_fact(text)
         except FieldOfficeError as exc:
-            _fail(f"--fact: {exc}")
+            fail(f"--fact: {exc}")
         facts[name] = value
     settings = _settings()
     outcome = _field_office(
         url, record_facts, case_id, facts, source=source, officer=officer, settings=settings
     )
-    if fmt == "json":
-        sys.stdout.write(json.dumps(outcome.to_dict()) + "\n")
+    if fmt is not Format.table:
+        _emit_outcome(outcome, fmt)
         return
     recorded = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in outcome.facts.items())
     out.print(f"{outcome.case_id}: recorded {recorded}")
@@ -825,9 +779,7 @@ def cases_facts(
 
 # --------------------------------------------------------------------------- submissions
 
-submissions_app = typer.Typer(
-    help="Submissions: list them, re-queue failed ones.", no_args_is_help=True
-)
+submissions_app = Typer(help="Submissions: list them, re-queue failed ones.")
 _STATES = ("received", "processing", "completed", "failed")
 
 
@@ -851,34 +803,27 @@ def submissions_list(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (1-100000).")] = 100,
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Submissions oldest first; --state failed shows the stage each failed in and why."""
     from ..store.repositories import list_submissions
 
     if state is not None and state not in _STATES:
-        _fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
+        fail(f"--state: {state!r} is not one of {', '.join(_STATES)}")
     if not 1 <= limit <= 100_000:
-        _fail(f"--limit: {limit} is outside 1-100000")
-    if fmt not in ("table", "json"):
-        _fail(f"--format: {fmt!r} is not table or json")
+        fail(f"--limit: {limit} is outside 1-100000")
     engine = _engine(url)
     try:
-        with _ReadSession(engine) as session:
+        with read_session(engine) as session:
             docs = [_submission_doc(r) for r in list_submissions(session, state=state, limit=limit)]
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(docs) + "\n")
-        return
-    table = Table("TCN", "ORI", "state", "stage", "received", "error")
-    for d in docs:
-        table.add_row(
-            d["tcn"], d["ori"], d["state"], d["stage"], d["received_at"][:19],
-            (d["error"] or "")[:80],
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(docs)} submission(s)")
+    columns = [
+        Col("tcn", "TCN", ident=True), Col("ori", "ORI", ident=True), Col("state"), Col("stage"),
+        Col("received_at", "received", show=lambda v: v[:19]),
+        Col("error", show=lambda v: v or ""),
+    ]  # fmt: skip
+    emit_rows(docs, columns, fmt, footer=f"{len(docs)} submission(s)")
 
 
 @submissions_app.command("retry")
@@ -893,7 +838,7 @@ def submissions_retry(
         str, typer.Option("--actor", help="Who re-queues them (audited).")
     ] = "operator",
     url: UrlOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Re-queue failed submissions in the stage they failed in (audited as
     submission.retried); the next `securecomm worker` run picks them up.
@@ -903,9 +848,7 @@ def submissions_retry(
     from ..store.repositories import retry_failed_submissions
 
     if bool(tcn) == all_failed:
-        _fail("give either --tcn T (one or more) or --all-failed")
-    if fmt not in ("table", "json"):
-        _fail(f"--format: {fmt!r} is not table or json")
+        fail("give either --tcn T (one or more) or --all-failed")
     engine = _engine(url)
     try:
         from ..store.db import session_factory
@@ -914,12 +857,12 @@ def submissions_retry(
             try:
                 done = retry_failed_submissions(session, tcns=tcn or None, actor=actor)
             except (InputError, NotFoundError) as exc:
-                _fail(str(exc))
+                fail(str(exc))
             docs = [{**_submission_doc(r), "retried": retried} for r, retried in done]
     finally:
         engine.dispose()
-    if fmt == "json":
-        sys.stdout.write(json.dumps(docs) + "\n")
+    if fmt is not Format.table:
+        emit_rows(docs, [Col("tcn"), Col("retried"), Col("state"), Col("stage")], fmt)
         return
     for d in docs:
         if d["retried"]:
@@ -933,16 +876,18 @@ def submissions_retry(
 
 
 def register(app: typer.Typer, cases_app: typer.Typer) -> None:
-    """Add the pipeline commands to ``app`` and the field-office ones to ``cases_app``."""
-    app.command("submit")(submit)
-    app.command("worker")(worker)
-    app.command("status")(status)
+    """Add the pipeline commands to ``app`` and the field-office ones to ``cases_app`` (as
+    guarded commands, whatever Typer class the host application is)."""
+    guarded = {"cls": GuardedCommand}
+    app.command("submit", **guarded)(submit)
+    app.command("worker", **guarded)(worker)
+    app.command("status", **guarded)(status)
     app.add_typer(world_app, name="world")
     app.add_typer(ident_app, name="ident")
     app.add_typer(submissions_app, name="submissions")
-    cases_app.command("list")(cases_list)
-    cases_app.command("show")(cases_show)
-    cases_app.command("decide")(cases_decide)
-    cases_app.command("approve")(cases_approve)
-    cases_app.command("verify-identity")(cases_verify_identity)
-    cases_app.command("facts")(cases_facts)
+    cases_app.command("list", **guarded)(cases_list)
+    cases_app.command("show", **guarded)(cases_show)
+    cases_app.command("decide", **guarded)(cases_decide)
+    cases_app.command("approve", **guarded)(cases_approve)
+    cases_app.command("verify-identity", **guarded)(cases_verify_identity)
+    cases_app.command("facts", **guarded)(cases_facts)

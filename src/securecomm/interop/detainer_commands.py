@@ -7,8 +7,9 @@ each command is one transaction. Times: ISO 8601; a time without an offset given
 detainer or a case is the holding facility's local time (its jurisdiction's time zone);
 ``--now`` needs an offset. Durations: ``4h``, ``90m``, ``1h30m``, ``2d``.
 
-Exit status: 0 done, 1 a domain error (illegal transition, unknown detainer or case, a
-database error), 2 a usage error (bad option value, timestamp or duration).
+Exit status (:mod:`securecomm.cli.preamble`): 0 done, 1 a domain error (illegal transition,
+unknown detainer or case), 2 a usage or configuration error (bad option value, timestamp or
+duration; a database that is unreachable, missing or not migrated).
 """
 
 from __future__ import annotations
@@ -17,38 +18,24 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from ..cli.preamble import Typer, UrlOpt, err, fail, out, transaction
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["detainers_app", "notices_app", "parse_duration", "register"]
 
-detainers_app = typer.Typer(
+detainers_app = Typer(
     help="Detainer lifecycle: release-eligible time, hold-until clock, custody, lift, expiry "
-    "(8 CFR 287.7(d)).",
-    no_args_is_help=True,
+    "(8 CFR 287.7(d))."
 )
-notices_app = typer.Typer(
-    help="Notices to law-enforcement agencies; the notice to the detained person.",
-    no_args_is_help=True,
-)
-
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+notices_app = Typer(help="Notices to law-enforcement agencies; the notice to the detained person.")
 
 T = TypeVar("T")
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who records this (audited).")]
 OriOpt = Annotated[str | None, typer.Option("--ori", help="Only this ORI.", show_default=False)]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most N rows.")]
@@ -64,11 +51,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -93,9 +75,9 @@ def _aware_now(text: str | None, option: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        _fail(f"{option}: not an ISO 8601 date-time: {text!r}")
+        fail(f"{option}: not an ISO 8601 date-time: {text!r}")
     if value.tzinfo is None or value.utcoffset() is None:
-        _fail(f"{option}: {text!r} has no UTC offset; give one, e.g. 2011-10-07T17:00-04:00 or Z")
+        fail(f"{option}: {text!r} has no UTC offset; give one, e.g. 2011-10-07T17:00-04:00 or Z")
     return value
 
 
@@ -108,32 +90,15 @@ def _local_time(text: str | None, timezone: str, option: str) -> datetime:
     try:
         return parse_release_time(text, timezone)
     except DetainerClockError as exc:
-        _fail(f"{option}: {exc}")
+        fail(f"{option}: {exc}")
 
 
 def _run(url: str | None, work: Callable[[Any], T]) -> T:
-    """Run ``work(session)`` in one transaction; map domain errors to exit status 1."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    from ..store.db import make_engine, session_scope
-    from ..store.errors import StoreError
+    """Run ``work(session)`` in one transaction; domain errors are exit status 1."""
     from .lifecycle import LifecycleError
     from .notices import NoticeError
 
-    try:
-        engine = make_engine(url) if url else make_engine()
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-    try:
-        with session_scope(engine) as session:
-            return work(session)
-    except (LifecycleError, NoticeError, StoreError) as exc:
-        _fail(str(exc), 1)
-    except SQLAlchemyError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        _fail(f"database: {first} (is it migrated? `securecomm db upgrade`)", 1)
-    finally:
-        engine.dispose()
+    return transaction(url, work, refused=(LifecycleError, NoticeError))
 
 
 def _zones(session) -> dict[str, ZoneInfo]:
@@ -174,27 +139,33 @@ def _detainer_zone(session, detainer_id: int) -> str:
     return jurisdiction.timezone if jurisdiction is not None else "UTC"
 
 
-def _detainer_table(rows, zones, title: str, now: datetime | None = None) -> Table:
-    table = Table(title=title)
-    for column in ("id", "case", "ori", "kind", "state", "release-eligible", "hold until"):
-        table.add_column(column)
+def _detainer_row(d, zone: ZoneInfo | None, now: datetime | None = None) -> dict[str, Any]:
+    """A detainer as a record: UTC ISO times for json/csv, local text for the table."""
+    row = {
+        "id": d.id, "case_id": d.case_id, "ori": d.ori, "kind": d.kind.value,
+        "state": d.state.value,
+        "release_eligible_at": d.release_eligible_at.isoformat() if d.release_eligible_at else None,
+        "hold_until": d.hold_until.isoformat() if d.hold_until else None,
+        "timezone": str(zone) if zone else None,
+        "release_eligible_local": _fmt(d.release_eligible_at, zone),
+        "hold_until_local": _fmt(d.hold_until, zone),
+    }  # fmt: skip
     if now is not None:
-        table.add_column("remaining")
-    for d in rows:
-        zone = zones.get(d.ori)
-        cells = [
-            str(d.id),
-            d.case_id,
-            d.ori,
-            d.kind.value,
-            d.state.value,
-            _fmt(d.release_eligible_at, zone),
-            _fmt(d.hold_until, zone),
-        ]
-        if now is not None and d.hold_until is not None:
-            cells.append(_span(d.hold_until - now))
-        table.add_row(*cells)
-    return table
+        row["remaining"] = _span(d.hold_until - now) if d.hold_until is not None else None
+    return row
+
+
+_DETAINER_COLUMNS = [
+    Col("id"), Col("case_id", "case", ident=True), Col("ori", ident=True), Col("kind"),
+    Col("state"), Col("release_eligible_local", "release-eligible"),
+    Col("hold_until_local", "hold until"),
+]  # fmt: skip
+
+
+def _emit_detainers(rows, zones, fmt: Format, title: str, now=None, empty=None) -> None:
+    records = [_detainer_row(d, zones.get(d.ori), now) for d in rows]
+    columns = _DETAINER_COLUMNS + ([Col("remaining")] if now is not None else [])
+    emit_rows(records, columns, fmt, title=title, empty=empty)
 
 
 def _state_line(d) -> None:
@@ -212,6 +183,7 @@ def due_command(
         str | None, typer.Option("--now", help="Reference time with offset (default: now).")
     ] = None,
     url: UrlOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Holds ending within the window, soonest first (overdue holds first of all)."""
     from .lifecycle import due
@@ -219,15 +191,13 @@ def due_command(
     try:
         window = parse_duration(within)
     except ValueError as exc:
-        _fail(f"--within: {exc}")
+        fail(f"--within: {exc}")
     at = _aware_now(now, "--now")
 
     def work(session):
         rows = due(session, within=window, now=at, ori=ori)
-        if not rows:
-            out.print(f"No hold ends within {within} of {_fmt(at)}.")
-            return
-        out.print(_detainer_table(rows, _zones(session), f"Holds ending within {within}", at))
+        _emit_detainers(rows, _zones(session), fmt, f"Holds ending within {within}", at,
+                        empty=f"No hold ends within {within} of {_fmt(at)}.")  # fmt: skip
 
     _run(url, work)
 
@@ -242,20 +212,18 @@ def list_command(
     ori: OriOpt = None,
     limit: LimitOpt = 100,
     url: UrlOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:  # fmt: skip
     """Detainers by hold-until time (soonest first; not yet holding last)."""
     from ..store.models import DetainerState
     from ..store.repositories import list_detainers
 
     if state is not None and state not in {s.value for s in DetainerState}:
-        _fail(f"--state: {state!r} is not one of {', '.join(s.value for s in DetainerState)}")
+        fail(f"--state: {state!r} is not one of {', '.join(s.value for s in DetainerState)}")
 
     def work(session):
         rows = list_detainers(session, state=state, ori=ori, limit=limit)
-        if not rows:
-            out.print("No detainers.")
-            return
-        out.print(_detainer_table(rows, _zones(session), "Detainers"))
+        _emit_detainers(rows, _zones(session), fmt, "Detainers", empty="No detainers.")
 
     _run(url, work)
 
@@ -264,6 +232,7 @@ def list_command(
 def show_command(
     detainer_id: Annotated[int, typer.Argument(help="Detainer id.", show_default=False)],
     url: UrlOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """A detainer with its events (times in the facility's local time)."""
     from ..store.models import Detainer
@@ -274,7 +243,18 @@ def show_command(
         if d is None:
             raise DetainerNotFoundError(f"detainer {detainer_id} does not exist")
         zone = _zones(session).get(d.ori)
-        out.print(_detainer_table([d], {d.ori: zone} if zone else {}, f"Detainer {d.id}"))
+        history = [
+            {"id": e.id, "occurred_at": e.occurred_at.isoformat(), "event_type": e.event_type.value,
+             "actor": e.actor, "details": e.details}
+            for e in events(session, d.id)
+        ]  # fmt: skip
+        if fmt is Format.json:
+            emit_document({**_detainer_row(d, zone), "events": history})
+            return
+        if fmt is Format.csv:
+            emit_rows(history, [Col("id"), Col("occurred_at"), Col("event_type"), Col("actor")], fmt)
+            return
+        _emit_detainers([d], {d.ori: zone} if zone else {}, fmt, f"Detainer {d.id}")
         out.print("[bold]Events[/]")
         for event in events(session, d.id):
             out.print(
@@ -396,6 +376,7 @@ def expire_command(
         str | None, typer.Option("--now", help="Reference time with offset (default: now).")
     ] = None,
     url: UrlOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Expire every hold whose hold-until time has passed without ICE custody."""
     from .lifecycle import expire_due
@@ -404,10 +385,8 @@ def expire_command(
 
     def work(session):
         rows = expire_due(session, now=at)
-        if not rows:
-            out.print(f"No hold past its hold-until time at {_fmt(at)}.")
-            return
-        out.print(_detainer_table(rows, _zones(session), f"Expired {len(rows)} hold(s)"))
+        _emit_detainers(rows, _zones(session), fmt, f"Expired {len(rows)} hold(s)",
+                        empty=f"No hold past its hold-until time at {_fmt(at)}.")  # fmt: skip
 
     _run(url, work)
 
@@ -435,9 +414,9 @@ def disposition_command(
     from .lifecycle import CaseNotFoundError, record_disposition
 
     if disposition not in ("convicted", "dismissed", "acquitted"):
-        _fail(f"--disposition: {disposition!r} is not convicted, dismissed or acquitted")
+        fail(f"--disposition: {disposition!r} is not convicted, dismissed or acquitted")
     if charge < 0:
-        _fail(f"--charge: {charge} is negative; charges are numbered from 0")
+        fail(f"--charge: {charge} is negative; charges are numbered from 0")
 
     def work(session):
         case = session.get(CaseRecord, case_id)
@@ -459,39 +438,36 @@ def disposition_command(
 
 
 @detainers_app.command("violations")
-def violations_command(ori: OriOpt = None, url: UrlOpt = None) -> None:
+def violations_command(
+    ori: OriOpt = None, url: UrlOpt = None, fmt: FormatOpt = Format.table
+) -> None:
     """Detentions past hold-until recorded so far (report IV rec. 5)."""
     from .lifecycle import violations
 
     def work(session):
         rows = violations(session, ori=ori)
-        if not rows:
-            out.print("No held-past-expiry violation recorded.")
-            return
-        table = Table(title="Held past expiry (IV rec. 5)")
-        for column in (
-            "detainer",
-            "case",
-            "ori",
-            "hold until",
-            "ended",
-            "by",
-            "counted h",
-            "elapsed h",
-        ):
-            table.add_column(column)  # fmt: skip
         zones = _zones(session)
+        records = []
         for d, event in rows:
             info = event.details
             zone = zones.get(d.ori)
-            table.add_row(
-                str(d.id), d.case_id, d.ori,
-                _fmt(datetime.fromisoformat(info["hold_until"]), zone),
-                _fmt(datetime.fromisoformat(info["ended_at"]), zone),
-                info["ended_by"], f"{info['hours_beyond_limit']:g}",
-                f"{info['elapsed_hours_beyond_limit']:g}",
-            )  # fmt: skip
-        out.print(table)
+            records.append({
+                "detainer_id": d.id, "case_id": d.case_id, "ori": d.ori,
+                "hold_until": info["hold_until"], "ended_at": info["ended_at"],
+                "ended_by": info["ended_by"], "hours_beyond_limit": info["hours_beyond_limit"],
+                "elapsed_hours_beyond_limit": info["elapsed_hours_beyond_limit"],
+                "hold_until_local": _fmt(datetime.fromisoformat(info["hold_until"]), zone),
+                "ended_local": _fmt(datetime.fromisoformat(info["ended_at"]), zone),
+            })  # fmt: skip
+        columns = [
+            Col("detainer_id", "detainer"), Col("case_id", "case", ident=True),
+            Col("ori", ident=True), Col("hold_until_local", "hold until"),
+            Col("ended_local", "ended"), Col("ended_by", "by"),
+            Col("hours_beyond_limit", "counted h", show=lambda v: f"{v:g}"),
+            Col("elapsed_hours_beyond_limit", "elapsed h", show=lambda v: f"{v:g}"),
+        ]  # fmt: skip
+        emit_rows(records, columns, fmt, title="Held past expiry (IV rec. 5)",
+                  empty="No held-past-expiry violation recorded.")  # fmt: skip
 
     _run(url, work)
 
@@ -506,10 +482,11 @@ def notices_list_command(
         str | None, typer.Option("--case", help="Only this case.", show_default=False)
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per notice, with its content.")
+        bool, typer.Option("--json", hidden=True, help="Same as --format json (kept for scripts).")
     ] = False,
     limit: LimitOpt = 100,
     url: UrlOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Notices sent to LEAs, oldest first."""
     from sqlalchemy import select
@@ -523,30 +500,29 @@ def notices_list_command(
         if case is not None:
             stmt = stmt.where(Notice.case_id == case)
         rows = list(session.scalars(stmt.order_by(Notice.created_at, Notice.id).limit(limit)))
-        if as_json:
-            for n in rows:
-                record = {
-                    "id": n.id, "ori": n.ori, "kind": n.kind.value, "case_id": n.case_id,
-                    "submission_id": n.submission_id, "detainer_id": n.detainer_id,
-                    "idempotency_key": n.idempotency_key, "created_at": n.created_at.isoformat(),
-                    "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
-                    "content": n.content,
-                }  # fmt: skip
+        records = [
+            {
+                "id": n.id, "ori": n.ori, "kind": n.kind.value, "case_id": n.case_id,
+                "submission_id": n.submission_id, "detainer_id": n.detainer_id,
+                "idempotency_key": n.idempotency_key, "created_at": n.created_at.isoformat(),
+                "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
+                "event": n.content.get("event") or n.content.get("type") or "",
+                "content": n.content,
+            }
+            for n in rows
+        ]  # fmt: skip
+        if as_json:  # the older --json: one object per line
+            for record in records:
                 typer.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
             return
-        if not rows:
-            out.print("No notices.")
-            return
-        table = Table(title="Notices")
-        for column in ("id", "created", "ori", "kind", "case", "detainer", "event", "delivered"):
-            table.add_column(column)
-        for n in rows:
-            event = n.content.get("event") or n.content.get("type") or ""
-            table.add_row(
-                str(n.id), _fmt(n.created_at), n.ori, n.kind.value, n.case_id or "-",
-                str(n.detainer_id or "-"), str(event), _fmt(n.delivered_at),
-            )  # fmt: skip
-        out.print(table)
+        columns = [
+            Col("id"), Col("created_at", "created", show=lambda v: _fmt(datetime.fromisoformat(v))),
+            Col("ori", ident=True), Col("kind"), Col("case_id", "case", ident=True),
+            Col("detainer_id", "detainer"), Col("event"),
+            Col("delivered_at", "delivered",
+                show=lambda v: _fmt(datetime.fromisoformat(v) if v else None)),
+        ]  # fmt: skip
+        emit_rows(records, columns, fmt, title="Notices", empty="No notices.")
 
     _run(url, work)
 
@@ -573,7 +549,7 @@ def subject_text_command(
             code = notices.normalize_language(language)
             texts = {code: notices.subject_notice_for(kind, code)}
     except notices.NoticeError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for i, (code, text) in enumerate(texts.items()):
         if len(texts) > 1:
             out.print(("\n" if i else "") + f"[bold]== {code} ==[/]")

@@ -1,10 +1,13 @@
 """Booking intake: Booking submission v1 lines in, submissions (with their booking and charges)
 stored, idempotent on the TCN; anything else kept in the rejected-input store with reasons.
 
-Per line, in order (the first failure rejects the line, with every error pydantic found):
+Lines are read one by one whatever the first line holds, with the size limit applied while
+reading (:mod:`securecomm.jsonsafety`): a line of 400 MB is never held in memory. Per line, in
+order (the first failure rejects the line, with every error pydantic found):
 
-1. longer than :data:`MAX_LINE_BYTES` -> field ``(line)`` (the text is kept, cut at the
-   store's limit); not UTF-8 -> ``(encoding)``; not JSON -> ``(json)``; not an object ->
+1. longer than :data:`MAX_LINE_BYTES` -> field ``(line)`` (its first bytes are kept); not
+   UTF-8 -> ``(encoding)``; not JSON, or JSON with duplicate keys, NaN / Infinity, an integer
+   of more than 4,300 digits or nesting deeper than 32 levels -> ``(json)``; not an object ->
    ``(root)``;
 2. :class:`~.messages.BookingSubmission` -> the failing fields (``charges.0.ncic``,
    ``template``, ``biographics.names.0.first`` ...);
@@ -21,25 +24,30 @@ Speed: lines are validated in Python and written in batches (``batch_size`` per 
 with multi-row inserts; the TCNs of a batch are checked with one query. Should a batch meet a
 concurrent writer (a unique-key violation), it is rolled back and redone line by line through
 :func:`securecomm.store.repositories.submit_submission`, which settles each TCN exactly.
-A rejected line is recorded in the same transaction as its batch.
+A rejected line is recorded in the same transaction as its batch, once per distinct content:
+submitting the same file again counts its bad lines as rejected again but does not record them
+a second time (``rejected_known`` in the report). Should a batch fail to be written for any
+other reason, it is redone line by line too, so a line the database refuses is rejected
+alone (field ``(store)``) and never costs the rest of its batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..jsonsafety import JsonInputError, loads_strict, read_lines
 from ..store import repositories
 from ..store.errors import InputError, TcnConflictError
-from ..store.models import Booking, Charge, Jurisdiction, Submission, SubmissionState
+from ..store.models import Booking, Charge, Jurisdiction, RejectedInput, Submission, SubmissionState
 from ..store.repositories import insert_returning_ids
 from ..store.types import canonical_json, sha256_hex
 from .messages import BookingSubmission
@@ -80,6 +88,8 @@ class SubmitReport:
     duplicates: int = 0
     rejected: int = 0
     blank: int = 0
+    #: rejected lines whose content was already in the rejected-input store (not re-recorded)
+    rejected_known: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +98,7 @@ class SubmitReport:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "rejected_known": self.rejected_known,
             "blank": self.blank,
         }
 
@@ -101,11 +112,18 @@ class _Valid:
     digest: str
 
 
+_FIELD_FIRST = re.compile(r"^(?:Value error, )?([a-z_]+(?:\.[a-z_0-9]+)*): (.*)$", re.S)
+
+
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
     out = []
     for e in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in e.get("loc", ())) or "(root)"
-        out.append({"field": loc, "message": str(e.get("msg", ""))[:500]})
+        loc = ".".join(str(p) for p in e.get("loc", ()))
+        message = str(e.get("msg", ""))[:500]
+        if not loc:  # a check across fields names its field first ("booked_at: ...")
+            m = _FIELD_FIRST.match(message)
+            loc, message = (m.group(1), m.group(2)) if m else ("(root)", message)
+        out.append({"field": loc, "message": message})
     return out
 
 
@@ -124,10 +142,9 @@ def validate_booking_line(
         except UnicodeDecodeError as exc:
             return None, [{"field": "(encoding)", "message": f"not UTF-8: {exc.reason} at byte {exc.start}"}], None  # fmt: skip
     try:
-        doc = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        message = str(exc) if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        return None, [{"field": "(json)", "message": f"not valid JSON: {message}"}], None
+        doc = loads_strict(raw)
+    except JsonInputError as exc:
+        return None, [exc.as_error()], None
     if not isinstance(doc, dict):
         return None, [{"field": "(root)", "message": f"a JSON object expected, got {type(doc).__name__}"}], None  # fmt: skip
     tcn = doc.get("tcn") if isinstance(doc.get("tcn"), str) else None
@@ -136,8 +153,9 @@ def validate_booking_line(
         booking = BookingSubmission.model_validate(doc)
     except ValidationError as exc:
         return None, _errors_of(exc), tcn
-    except RecursionError:
-        return None, [{"field": "(json)", "message": "nested too deeply"}], tcn
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a value no validator expected: this line only, never its batch
+        return None, [{"field": "(root)", "message": f"unreadable value ({type(exc).__name__})"}], tcn  # fmt: skip
     errors = []
     if oris is not None and booking.ori not in oris:
         errors.append({"field": "ori", "message": f"{booking.ori!r} is not a participating jurisdiction"})  # fmt: skip
@@ -219,19 +237,30 @@ def submit_booking(
     return submission, created
 
 
-def _lines(stream: Iterable[str | bytes]) -> Iterable[tuple[int, str | bytes]]:
+def _lines(stream: Iterable[str | bytes]) -> Iterable[tuple[int, str | bytes, list | None]]:
+    """``(line number, text, errors-or-None)``; a stream is read with the size limit applied
+    while reading (a list of lines, as tests and the API give, is already in memory)."""
+    if hasattr(stream, "readline"):
+        for line in read_lines(stream, max_line=MAX_LINE_BYTES):  # type: ignore[arg-type]
+            if line.error is not None:
+                yield line.number, line.raw, [line.error.as_error()]
+            elif not (line.text or "").strip():
+                yield line.number, "", None
+            else:
+                yield line.number, line.raw, None
+        return
     for n, line in enumerate(stream, start=1):
         if isinstance(line, bytes | bytearray):
             line = bytes(line).rstrip(b"\r\n")
             if not line.strip():
-                yield n, b""
+                yield n, b"", None
                 continue
         else:
             line = line.rstrip("\r\n")
             if not line.strip():
-                yield n, ""
+                yield n, "", None
                 continue
-        yield n, line
+        yield n, line, None
 
 
 def submit_bookings(
@@ -251,19 +280,19 @@ def submit_bookings(
     report = SubmitReport()
     with session_factory() as session:
         oris = set(session.scalars(select(Jurisdiction.ori)))
-    batch: list[tuple[int, str | bytes]] = []
+    batch: list[tuple[int, str | bytes, list | None]] = []
 
     def flush() -> None:
         if batch:
             _submit_batch(session_factory, batch, oris, source, clock, report)
             batch.clear()
 
-    for n, line in _lines(lines):
-        if line in ("", b""):
+    for n, line, errors in _lines(lines):
+        if errors is None and line in ("", b""):
             report.blank += 1
             continue
         report.read += 1
-        batch.append((n, line))
+        batch.append((n, line, errors))
         if len(batch) >= batch_size:
             flush()
     flush()
@@ -274,21 +303,39 @@ def _reject(
     session: Session, source: str, raw: str | bytes, errors: list[dict[str, Any]],
     line: int, tcn: str | None, at: dt.datetime, report: SubmitReport,
 ) -> None:  # fmt: skip
-    detailed = [{**e, "line": line, **({"tcn": tcn} if tcn else {})} for e in errors]
-    repositories.reject_input(session, source, raw, detailed, at)
     report.rejected += 1
+    digest = _raw_digest(raw)
+    known = session.info.setdefault("securecomm.rejected_digests", set())
+    if digest in known or session.scalar(
+        select(RejectedInput.id).where(RejectedInput.raw_sha256 == digest).limit(1)
+    ):
+        report.rejected_known += 1  # the same content is recorded once
+    else:
+        detailed = [{**e, "line": line, **({"tcn": tcn} if tcn else {})} for e in errors]
+        repositories.reject_input(session, source, raw, detailed, at)
+    known.add(digest)
     if len(report.rejections) < _KEPT_REJECTIONS:
         report.rejections.append(Rejection(line, tcn, errors))
 
 
+def _raw_digest(raw: str | bytes) -> str:
+    """The digest the rejected-input store keeps (``raw_sha256``) of ``raw``."""
+    if isinstance(raw, bytes | bytearray):
+        return sha256_hex(bytes(raw))
+    return sha256_hex(raw.encode("utf-8", "surrogatepass"))
+
+
 def _submit_batch(
-    session_factory, batch: list[tuple[int, str | bytes]], oris: set[str], source: str,
-    clock: Callable[[], dt.datetime], report: SubmitReport,
+    session_factory, batch: list[tuple[int, str | bytes, list | None]], oris: set[str],
+    source: str, clock: Callable[[], dt.datetime], report: SubmitReport,
 ) -> None:  # fmt: skip
     now = clock()
     valid: list[_Valid] = []
     invalid: list[tuple[int, str | bytes, list[dict[str, Any]], str | None]] = []
-    for n, raw in batch:
+    for n, raw, read_errors in batch:
+        if read_errors:
+            invalid.append((n, raw, read_errors, None))
+            continue
         booking, errors, tcn = validate_booking_line(raw, oris=oris, now=now)
         if booking is None:
             invalid.append((n, raw, errors, tcn))
@@ -300,18 +347,27 @@ def _submit_batch(
     try:
         with session_factory() as session, session.begin():
             _write_batch(session, valid, invalid, source, now, snapshot)
-    except IntegrityError:
-        # a concurrent writer took some TCN of this batch: settle each line on its own
+    except (IntegrityError, DataError):
+        # a concurrent writer took some TCN of this batch (IntegrityError), or the database
+        # refused a value (DataError): settle each line on its own, so one line never costs
+        # its batch. A database that is down (OperationalError) stops the run instead: the
+        # batches committed so far stay, and submitting the file again is idempotent.
         snapshot = SubmitReport()
         for v in valid:
-            with session_factory() as session, session.begin():
-                _write_one(session, v, source, now, snapshot)
+            try:
+                with session_factory() as session, session.begin():
+                    _write_one(session, v, source, now, snapshot)
+            except (IntegrityError, DataError):
+                refused = [{"field": "(store)", "message": "the database refused this booking"}]
+                with session_factory() as session, session.begin():
+                    _reject(session, source, v.raw, refused, v.line, v.booking.tcn, now, snapshot)
         with session_factory() as session, session.begin():
             for n, raw, errors, tcn in invalid:
                 _reject(session, source, raw, errors, n, tcn, now, snapshot)
     report.accepted += snapshot.accepted
     report.duplicates += snapshot.duplicates
     report.rejected += snapshot.rejected
+    report.rejected_known += snapshot.rejected_known
     room = _KEPT_REJECTIONS - len(report.rejections)
     report.rejections.extend(snapshot.rejections[: max(room, 0)])
 

@@ -29,7 +29,11 @@ Booking submission v1 (``booking/1``)::
      "template": [0.181255, 0.060452, ...],       // 64 finite numbers, not all zero; optional
      "template_quality": 0.91}                    // optional, 0-1 (NFIQ-like / 100)
 
-Text fields hold printable text (no control characters). ``template`` stands for the
+Text fields hold printable text: no control, invisible (zero-width), bidirectional-override,
+private-use or unassigned characters (:mod:`securecomm.textsafety`), rejected, never trimmed:
+a TCN with a trailing newline is refused. Dates are checked against plausible ranges and each
+other (:data:`EARLIEST_BOOKING`, :data:`MAX_AGE_YEARS`): a booking before the program began,
+a birth after the booking or more than 120 years before it is refused. ``template`` stands for the
 ten-print features (compared by cosine, so its scale does not matter); without one, or with
 ``template_quality`` below the deployment's usable level (0.40), the booking goes to
 biographic linkage, whose candidates always need a person to verify them. The same TCN with
@@ -39,6 +43,7 @@ duplicate (key order and number spelling do not matter: the validated document i
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Annotated, Literal
@@ -46,6 +51,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -64,17 +70,58 @@ from ..law.schema import (
     Relief,
     Severity,
 )
+from ..textsafety import describe, find_unsafe
 
 TEMPLATE_DIM = 64  # the synthetic ten-print feature vector's length
+
+
+#: Plausibility ranges (parameters, each with its rationale).
+#: The earliest booking date accepted: Secure Communities was "launched in 2008" (HSAC Task
+#: Force report, 2011, background), so an earlier booking is a clock or data-entry error
+#: (e.g. ``booked_at`` in year 1).
+EARLIEST_BOOKING = dt.date(2008, 1, 1)
+#: The oldest plausible person at booking, in years (the oldest verified human lived 122
+#: years): a birth date in 1700 is a data-entry error, not a person.
+MAX_AGE_YEARS = 120
+
+
+def _identifier(value: object) -> object:
+    """An identifier is refused, not trimmed, if it holds a space, control, invisible or
+    bidirectional character (checked before the model strips whitespace)."""
+    if isinstance(value, str):
+        ch = find_unsafe(value, allow_spaces=False)
+        if ch is not None:
+            raise ValueError(f"contains {describe(ch)}, which is not allowed in an identifier")
+    return value
+
+
+def _safe_text(value: object) -> object:
+    """Names and other text: no control, invisible or bidirectional character."""
+    if isinstance(value, str):
+        ch = find_unsafe(value)
+        if ch is not None:
+            raise ValueError(f"contains {describe(ch)}, which is not allowed")
+    return value
+
+
+# In each Annotated type below the BeforeValidator comes after the StringConstraints: it then
+# runs first, on the value as sent (before whitespace is stripped), and the constraints keep
+# their usual error types.
 
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Tcn = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-]+$")]
-Ori = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=60), BeforeValidator(_safe_text)]
+Tcn = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9\-]+$"),
+    BeforeValidator(_identifier),
+]
+Ori = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$"), BeforeValidator(_identifier)
+]
 
 
 TEMPLATE_MAX_ABS = 1e6  # a feature value beyond this is a broken extractor, not a capture
@@ -108,8 +155,12 @@ def _printable(value: str | None) -> str | None:
 
 Template = Annotated[tuple[float, ...], AfterValidator(_finite_unit_template)]
 Name = Annotated[Name, AfterValidator(_printable)]
-Text60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_printable)]
-Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_printable)]
+Text60 = Annotated[
+    str, StringConstraints(max_length=60), BeforeValidator(_safe_text), AfterValidator(_printable)
+]
+Text200 = Annotated[
+    str, StringConstraints(max_length=200), BeforeValidator(_safe_text), AfterValidator(_printable)
+]
 
 
 class PersonName(_Message):
@@ -150,8 +201,11 @@ class BookingSubmission(_Message):
     booked_at: IsoDateTime
     arrested_at: IsoDateTime | None = None
     booking_number: (
-        Annotated[str, StringConstraints(max_length=64), AfterValidator(_printable)] | None
-    ) = None
+        Annotated[
+            str, StringConstraints(max_length=64), BeforeValidator(_identifier),
+            AfterValidator(_printable),
+        ] | None
+    ) = None  # fmt: skip
     program: Program = Program.secure_communities
     biographics: Biographics
     charges: tuple[BookedCharge, ...] = Field(min_length=1, max_length=100)
@@ -162,6 +216,38 @@ class BookingSubmission(_Message):
     def _arrest_before_booking(self) -> BookingSubmission:
         if self.arrested_at is not None and self.arrested_at > self.booked_at:
             raise PydanticCustomError("arrest_after_booking", "arrested_at is after booked_at")
+        return self
+
+    @model_validator(mode="after")
+    def _plausible_dates(self) -> BookingSubmission:
+        # messages name their field first: intake reports it as the error's location
+        booked_on = self.booked_at.date()  # the facility's date, in the booking's own offset
+        if booked_on < EARLIEST_BOOKING:
+            raise PydanticCustomError(
+                "implausible_date",
+                "booked_at: {value} is before {earliest}, when Secure Communities began",
+                {"value": booked_on.isoformat(), "earliest": EARLIEST_BOOKING.isoformat()},
+            )
+        if self.arrested_at is not None and self.arrested_at.date() < EARLIEST_BOOKING:
+            raise PydanticCustomError(
+                "implausible_date",
+                "arrested_at: {value} is before {earliest}, when Secure Communities began",
+                {"value": self.arrested_at.date().isoformat(),
+                 "earliest": EARLIEST_BOOKING.isoformat()},
+            )  # fmt: skip
+        birth = self.biographics.birth_date
+        if birth is not None:
+            if birth > booked_on:
+                raise PydanticCustomError(
+                    "birth_after_booking", "biographics.birth_date: after the booking date"
+                )
+            future = booked_on > dt.date.today() + dt.timedelta(days=1)  # intake says so
+            if booked_on.year - birth.year > MAX_AGE_YEARS and not future:
+                raise PydanticCustomError(
+                    "implausible_date",
+                    "biographics.birth_date: more than {years} years before the booking",
+                    {"years": MAX_AGE_YEARS},
+                )
         return self
 
 

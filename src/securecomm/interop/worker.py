@@ -45,6 +45,7 @@ from sqlalchemy import Engine, and_, exists, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from ..preflight import preflight
 from ..store.db import session_factory
 from ..store.models import (
     CaseRecord,
@@ -287,8 +288,9 @@ def run_worker(
     need no supervisor. ``handle_signals``: SIGTERM / SIGINT finish the current batch, then stop.
     """
     settings = settings or load_settings()
-    settings.schedule.check()
     agencies = agencies or agencies_for(engine.url, settings)
+    # fail closed before any work: settings in range, policies, calendar, model, galleries
+    preflight(engine, settings, agencies, batch_size=batch_size, max_batches=max_batches)
     auto = settings.auto_accept if auto_accept is None else auto_accept
     ctx = Context(settings, agencies, clock or (lambda: dt.datetime.now(UTC)), auto)
     report = WorkerReport()

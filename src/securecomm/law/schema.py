@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ..textsafety import describe, find_unsafe
 from .ncic import NCIC_OFFENSES
 
 CASE_FORMAT_VERSION = "1"
@@ -87,8 +88,20 @@ IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
 
 NcicCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_known_ncic)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+def _no_hidden_characters(value: object) -> object:
+    """An identifier with a control, invisible or bidirectional character is refused, never
+    trimmed (checked before whitespace is stripped: a case id with a trailing newline)."""
+    if isinstance(value, str):
+        ch = find_unsafe(value, allow_spaces=False)
+        if ch is not None:
+            raise ValueError(f"contains {describe(ch)}, which is not allowed in an identifier")
+    return value
+
+
 Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$"),
+    BeforeValidator(_no_hidden_characters),  # after the constraints: runs first, wraps them
 ]
 
 

@@ -1,6 +1,6 @@
 """``securecomm stats``: monthly statistics, quarterly state report, policy comparison.
 
-The lead registers ``stats_app`` in cli.py (``app.add_typer(stats_app, name="stats")``).
+The main CLI (``securecomm.cli.main``) registers ``stats_app`` (``app.add_typer(stats_app, name="stats")``).
 Bad input exits with code 2 and one line on stderr naming the field or value.
 """
 
@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
-from rich.console import Console
 
 from securecomm.law.packs import VariantError
 
+from ..cli.preamble import Typer, err, fail
 from .comparison import compare_policies
 from .monthly import monthly_statistics
 from .quarterly import quarterly_report
@@ -34,13 +34,10 @@ from .source import (
     policies_in,
 )
 
-stats_app = typer.Typer(
+stats_app = Typer(
     help="Published statistics: monthly per jurisdiction, quarterly per state, policy "
-    "comparison (HSAC Task Force I rec. 4, II rec. 4).",
-    no_args_is_help=True,
+    "comparison (HSAC Task Force I rec. 4, II rec. 4)."
 )
-
-err = Console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):
@@ -62,14 +59,9 @@ OutOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
-
-
 def _write(table: pa.Table, fmt: Format, out: Path | None, html: str | None = None) -> None:
     if out is None and fmt is not Format.csv:
-        _fail(f"--format {fmt.value} needs --out PATH")
+        fail(f"--format {fmt.value} needs --out PATH")
     if fmt is Format.csv:
         if out is None:
             sink = pa.BufferOutputStream()
@@ -116,7 +108,7 @@ def monthly_cmd(
             outcomes, month=month, state=state, suppress_below=suppress_below
         ).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     html = None
     if fmt is Format.html:
         html = monthly_html(
@@ -142,7 +134,7 @@ def quarterly_cmd(
         outcomes = load_outcomes(source, policy=policy)
         table = quarterly_report(outcomes, quarter=quarter, state=state).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     html = None
     if fmt is Format.html:
         label = quarter.strip().upper()
@@ -174,7 +166,7 @@ def compare_cmd(
                 labelled[policy] = src
         result = compare_policies(labelled, out)
     except (StatsInputError, VariantError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for note in result.notes:
         err.print(f"note: {note}", highlight=False)
     err.print(
@@ -208,13 +200,13 @@ def from_store_cmd(
 
     target = url or database_url()
     if out.suffix != ".parquet":
-        _fail(f"--out: a .parquet file expected, got {str(out)!r}")
+        fail(f"--out: a .parquet file expected, got {str(out)!r}")
     try:
         table = booking_outcomes_from_store(target, policy=policy)
     except StoreExportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except Exception as exc:  # an unreachable or un-migrated database: say which
-        _fail(f"--url {display_url(target)}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        fail(f"--url {display_url(target)}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
     err.print(

@@ -17,51 +17,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out
+from ..cli.render import Col, Format, FormatOpt, emit_document, emit_rows
 
 __all__ = ["audit_app", "db_app"]
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        help="Database URL (default: $SECURECOMM_DATABASE_URL or sqlite:///securecomm.db).",
-        show_default=False,
-    ),
-]
+db_app = Typer(help="The database: migrations.")
+audit_app = Typer(help="The tamper-evident audit log.")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _engine(url: str | None):
-    from sqlalchemy.exc import ArgumentError
-
-    from .db import database_url, make_engine
-
-    try:
-        return make_engine(url or database_url())
-    except (ArgumentError, ValueError) as exc:
-        _fail(f"database URL: {exc}")
-
-
-def _require_head(engine) -> None:
-    from .db import current_revision, display_url, head_revision
-
-    current = current_revision(engine=engine)
-    if current != head_revision():
-        _fail(
-            f"{display_url(engine.url)} is at revision {current or '(none)'}, not "
-            f"{head_revision()}: run `securecomm db upgrade`"
-        )
+def _engine(url: str | None, *, require_head: bool = False):
+    # db upgrade creates the database; db current looks without creating (its own check)
+    return open_engine(url, require_head=require_head, create=not require_head)
 
 
 @db_app.command("upgrade")
@@ -79,7 +47,7 @@ def db_upgrade(
         before = current_revision(engine=engine)
         after = upgrade(engine=engine, revision=revision)
     except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+        fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
     change = "already at" if before == after else f"upgraded from {before or '(empty)'} to"
@@ -103,7 +71,7 @@ def db_current(url: UrlOpt = None) -> None:
     try:
         current = current_revision(engine=engine)
     except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
+        fail(f"{display_url(engine.url)}: {exc.__class__.__name__}: {exc}")
     finally:
         engine.dispose()
     head = head_revision()
@@ -121,6 +89,7 @@ def audit_verify(
             "`securecomm audit checkpoint --json`); each must still match."
         ),
     ] = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Verify the audit log: hashes, chain, sequence, head and checkpoints. Exit 1 if tampered.
 
@@ -135,14 +104,31 @@ def audit_verify(
             lines = trusted.read_text(encoding="utf-8").splitlines()
             heads = [TreeHead.from_json(line) for line in lines if line.strip()]
         except (OSError, ValueError, KeyError) as exc:
-            _fail(f"--trusted: {exc}")
-    engine = _engine(url)
+            fail(f"--trusted: {exc}")
+    engine = _engine(url, require_head=True)
     try:
-        _require_head(engine)
         with session_factory(engine)() as session:
             report = verify(session, key=audit_key_from_env(), trusted_heads=heads)
     finally:
         engine.dispose()
+    if fmt is not Format.table:
+        problems = [
+            {"seq": p.seq, "kind": p.kind, "detail": p.detail}
+            for p in report.problems
+        ]
+        if fmt is Format.json:
+            emit_document({
+                "ok": report.ok, "summary": report.summary(), "entries": report.entries,
+                "head_size": report.head_size, "root_hash": report.root_hash,
+                "checkpoints_checked": report.checkpoints_checked,
+                "trusted_heads_checked": report.trusted_heads_checked,
+                "signatures_checked": report.signatures_checked, "problems": problems,
+            })  # fmt: skip
+        else:
+            emit_rows(problems, [Col("seq"), Col("kind"), Col("detail")], fmt)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     if report.ok:
         out.print(f"[green]OK[/]: {report.summary()}")
         if report.trusted_heads_checked:
@@ -172,9 +158,8 @@ def audit_checkpoint(
     from .db import session_factory
     from .errors import AuditError
 
-    engine = _engine(url)
+    engine = _engine(url, require_head=True)
     try:
-        _require_head(engine)
         with session_factory(engine)() as session, session.begin():
             try:
                 cp = checkpoint(session, key=audit_key_from_env())

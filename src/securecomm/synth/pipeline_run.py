@@ -210,6 +210,12 @@ def process_bookings(
         raise ValueError(f"max_ticks: a positive integer expected, got {max_ticks!r}")
     sf = session_factory(engine)
     agencies = agencies_for(engine.url, settings)
+    model = agencies.immigration.biographic_model
+    if model is not None and not model.is_file():
+        # the worker refuses to run without it (securecomm.preflight): train it on the
+        # seeded IDENT encounters, as `securecomm world seed` does
+        with sf() as session:
+            agencies.immigration.train_model(session)
     times = [dt.datetime.fromisoformat(b["booked_at"]) for b in bookings]
     span = (max(times) - min(times)) if times else tick
     tick = max(tick, span / max_ticks + dt.timedelta(microseconds=1))

@@ -8,24 +8,19 @@ terminal), API keys are printed once. Exit status: 0 ok, 2 usage or database err
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from ..store.commands import UrlOpt, _engine, _require_head
+from ..cli.preamble import Typer, UrlOpt, err, fail, open_engine, out
+from ..cli.render import Col, Format, FormatOpt, emit_rows
 
 __all__ = ["users_app"]
 
-users_app = typer.Typer(
-    help="Registered users (officers, supervisors, police staff, booking systems, oversight).",
-    no_args_is_help=True,
+users_app = Typer(
+    help="Registered users (officers, supervisors, police staff, booking systems, oversight)."
 )
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 AsOpt = Annotated[
     str | None,
@@ -37,34 +32,27 @@ AsOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
 def _read_password() -> str:
     if sys.stdin.isatty():
         import getpass
 
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
-            _fail("password: the two entries differ")
+            fail("password: the two entries differ")
         return first
     line = sys.stdin.readline()
     return line[:-1] if line.endswith("\n") else line
 
 
 def _run(url: str | None, work, *, write: bool):
-    """Run ``work(session)`` in one transaction; user and database errors end the command
-    with a one-line message (exit 2), never a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..store.db import display_url, session_factory
+    """Run ``work(session)`` in one transaction on a database at the newest schema; a user
+    error ends the command with its one-line message (exit 2); database faults are reported
+    by the CLI's one handler (securecomm.cli.preamble)."""
+    from ..store.db import session_factory
     from .service import UserError
 
-    engine = _engine(url)
+    engine = open_engine(url)
     try:
-        _require_head(engine)
         with session_factory(engine)() as session:
             try:
                 if write:
@@ -72,9 +60,7 @@ def _run(url: str | None, work, *, write: bool):
                         return work(session)
                 return work(session)
             except UserError as exc:
-                _fail(str(exc))
-    except SQLAlchemyError as exc:
-        _fail(f"{display_url(engine.url)}: database error ({exc.__class__.__name__})")
+                fail(str(exc))
     finally:
         engine.dispose()
 
@@ -129,32 +115,23 @@ def users_add(
 @users_app.command("list")
 def users_list(
     url: UrlOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """List users (disabled ones too)."""
     from .service import list_users
 
-    if fmt not in ("table", "json"):
-        _fail("--format: table or json")
     users = _run(url, list_users, write=False)
-    if fmt == "json":
-        for p in users:
-            typer.echo(
-                json.dumps(
-                    {"id": p.id, "name": p.name, "role": p.role,
-                     "jurisdictions": list(p.jurisdictions), "areas": list(p.areas),
-                     "disabled": p.disabled},
-                    ensure_ascii=False,
-                )
-            )  # fmt: skip
-        return
-    table = Table("id", "name", "role", "jurisdictions", "areas", "state")
-    for p in users:
-        table.add_row(
-            str(p.id), p.name, p.role, " ".join(p.jurisdictions), " ".join(p.areas),
-            "disabled" if p.disabled else "active",
-        )  # fmt: skip
-    out.print(table)
+    rows = [
+        {"id": p.id, "name": p.name, "role": p.role, "jurisdictions": list(p.jurisdictions),
+         "areas": list(p.areas), "disabled": p.disabled}
+        for p in users
+    ]  # fmt: skip
+    columns = [
+        Col("id"), Col("name", ident=True), Col("role"),
+        Col("jurisdictions", show=" ".join), Col("areas", show=" ".join),
+        Col("disabled", "state", show=lambda v: "disabled" if v else "active"),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt)
 
 
 @users_app.command("disable")

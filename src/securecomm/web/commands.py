@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-web_app = typer.Typer(help="Web service: demo store and server.", no_args_is_help=True)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from ..cli.preamble import GuardedCommand, Typer, UrlOpt, fail, open_engine, out
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option("--url", help="Database URL (default SECURECOMM_DATABASE_URL or ./securecomm.db).",
-                 show_default=False),
-]  # fmt: skip
+web_app = Typer(help="Web service: demo store and server.", no_args_is_help=True)
 HostOpt = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
 PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")]
 WorkerOpt = Annotated[
@@ -33,34 +26,15 @@ DEMO_URL = "sqlite:///out/web-demo/securecomm.db"
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_command)
+    app.command("serve", cls=GuardedCommand)(serve_command)
     app.add_typer(web_app, name="web")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 def _users():
-    try:
-        from ..users import service
-        from ..users.areas import aor_of_county
-    except ImportError:
-        _fail("the users registry (securecomm.users) is not installed; it is needed to log in")
+    from ..users import service
+    from ..users.areas import aor_of_county
+
     return service, aor_of_county
-
-
-def _check_store(url: str) -> None:
-    from ..store.db import current_revision, display_url, head_revision
-
-    try:
-        current = current_revision(url)
-    except Exception as exc:  # any driver error: name the store, never a traceback
-        _fail(f"--url: cannot open {display_url(url)}: {type(exc).__name__}")
-    if current != head_revision():
-        _fail(f"--url: the store {display_url(url)} is at revision {current or 'none'}, not "
-              f"{head_revision()}; run `securecomm db upgrade --url ...` first")  # fmt: skip
 
 
 def _start_worker(url: str, data_dir: Path | None) -> threading.Thread:
@@ -106,7 +80,7 @@ def serve_command(
     from ..store.db import database_url
 
     url = url or database_url()
-    _check_store(url)
+    open_engine(url).dispose()  # a supported URL, a store at the head revision, or a named error
     _run(url, host, port, worker)
 
 
@@ -136,7 +110,7 @@ def _seed(url: str, data_dir: Path):
     try:
         return seed_demo(url, data_dir=data_dir, users=users, aor_of_county=aor)
     except ValueError as exc:
-        _fail(f"--url: {exc}")
+        fail(f"--url: {exc}")
 
 
 @web_app.command("seed-demo")

@@ -1,87 +1,131 @@
 """The ``securecomm`` command line: a thin Typer front over the packages.
 
 Scripts depend on ``decide``, ``policies`` and ``detainer hold-until``: keep their contract
-(arguments, output shape, exit status) stable.
+(arguments, output shape, exit status) stable. Errors, output formats and the database helpers
+every command shares are in :mod:`securecomm.cli.preamble` and :mod:`securecomm.cli.render`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from . import __version__
-from .law.packs import PACKS, VariantError
+from .. import __version__
+from ..law.packs import PACKS
+from .preamble import (
+    DEBUG_KEY,
+    Typer,
+    err,
+    fail,
+    load_policy_or_fail,
+    one_line,
+    open_input,
+    out,
+    writable_file,
+)
+from .preamble import rejected as rejected_line
+from .render import Col, Format, FormatOpt, emit_document, emit_rows
 
-app = typer.Typer(
+app = Typer(
     help="Secure Communities, as the 2011 Task Force recommended it be reformed: cited policy "
     "decisions, detainer clocks, policy what-if.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
 )
-detainer_app = typer.Typer(help="Detainer clock (8 CFR 287.7(d)).", no_args_is_help=True)
-cases_app = typer.Typer(help="Caseload files.", no_args_is_help=True)
-offenses_app = typer.Typer(help="Offense classification.", no_args_is_help=True)
+detainer_app = Typer(help="Detainer clock (8 CFR 287.7(d)).")
+cases_app = Typer(help="Caseload files.")
+offenses_app = Typer(help="Offense classification.")
 app.add_typer(detainer_app, name="detainer")
 app.add_typer(cases_app, name="cases")
 app.add_typer(offenses_app, name="offenses")
+
+#: Loggers of libraries that talk on the terminal (Splink's training notes, e.g. levels "not
+#: observed" in the data; Spark's gateway). Quiet unless --verbose.
+_CHATTY_LOGGERS = ("splink", "py4j", "pyspark", "numexpr", "faiss", "alembic", "httpx")
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """Library warnings and log lines stay off the terminal unless ``--verbose``: they are not
+    the user's to act on, and a library's message may quote data."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        warnings.simplefilter("default")
+        for name in _CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
+        return
+    warnings.simplefilter("ignore")
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"securecomm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error (may show data).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show library warnings and log messages.")
+    ] = False,
+) -> None:  # fmt: skip
+    ctx.meta[DEBUG_KEY] = debug
+    _quiet_libraries(verbose)
 
 
 def _register_command_groups() -> None:
     """The store (db, audit), pipeline (submit, worker, cases list/show/decide ...) and detainer
     lifecycle (detainers, notices) groups live beside their packages."""
-    from .interop import commands as pipeline_commands
-    from .interop import detainer_commands
-    from .stats.commands import stats_app
-    from .store.commands import audit_app, db_app
-    from .synth.commands import synth_app
-    from .users.commands import users_app
-    from .web import commands as web_commands
+    from ..foia.commands import foia_app
+    from ..interop import commands as pipeline_commands
+    from ..interop import detainer_commands
+    from ..stats.commands import stats_app
+    from ..store.commands import audit_app, db_app
+    from ..synth.commands import synth_app
+    from ..users.commands import users_app
+    from ..web import commands as web_commands
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
     pipeline_commands.register(app, cases_app)
     detainer_commands.register(app)
-    app.add_typer(stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison.")
+    app.add_typer(
+        stats_app, name="stats", help="Monthly statistics, quarterly reports, policy comparison."
+    )
     app.add_typer(synth_app, name="synth", help="Synthetic nation calibrated to published figures.")
     app.add_typer(users_app, name="users", help="Registered users: one identity per person.")
+    app.add_typer(
+        foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
+    )
     web_commands.register(app)  # serve, web demo|seed-demo
 
 
 _register_command_groups()
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Pack name or variant YAML file.")]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
 def _policy(name: str):
-    from .policy_files import load_policy
-
-    try:
-        return load_policy(name)
-    except VariantError as exc:
-        _fail(str(exc))
+    return load_policy_or_fail(name)
 
 
 def _open_input(path: str):
-    if path == "-":
-        return sys.stdin
-    p = Path(path)
-    if not p.is_file():
-        _fail(f"FILE: no such file {path!r}")
-    return p.open(encoding="utf-8", errors="replace")
+    return open_input(path)
 
 
 @app.command()
@@ -97,8 +141,9 @@ def decide(
     ],
     policy: PolicyOpt = "tfsc-2011",
     fmt: Annotated[
-        str, typer.Option("--format", help="json (one Decision v1 per line) or table.")
-    ] = "json",
+        Format,
+        typer.Option("--format", "-f", help="json (one Decision v1 per line), table or csv."),
+    ] = Format.json,
     rejected: Annotated[
         Path | None, typer.Option(help="Write rejected cases with their reasons here (JSON Lines).")
     ] = None,
@@ -108,13 +153,13 @@ def decide(
     Invalid cases are reported on stderr naming the case and the field (and kept in --rejected);
     valid cases are still decided; the exit status is 1 if any case was rejected.
     """
-    from .case_files import iter_case_inputs
-    from .law.engine import CompiledPack, PolicyError
+    from ..case_files import iter_case_inputs
+    from ..law.engine import CompiledPack, PolicyError
 
-    if fmt not in ("json", "table"):
-        _fail("--format: json or table")
     compiled = CompiledPack(_policy(policy))
     decisions, bad = [], []
+    if rejected is not None:
+        writable_file(rejected, "--rejected")
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
     with _open_input(file) as stream:
         for item in iter_case_inputs(stream):
@@ -124,24 +169,31 @@ def decide(
                 except PolicyError as exc:
                     item.errors = [{"field": "(policy)", "message": str(exc)}]
                 else:
-                    if fmt == "json":
+                    if fmt is Format.json:
                         sys.stdout.write(decision.model_dump_json() + "\n")
                     else:
                         decisions.append(decision)
                     continue
             bad.append(item)
-            err.print(f"[red]rejected[/] {item.describe()}", highlight=False, markup=True)
+            rejected_line(item.describe())
             if rejected_out:
                 rejected_out.write(json.dumps(item.rejected_record()) + "\n")
     if rejected_out:
         rejected_out.close()
-    if fmt == "table":
-        table = Table("case", "action", "priority", "bases", "level", "supervisor", "LEA fields")
-        for d in decisions:
-            table.add_row(d.case_id, d.action.value, d.priority or "-", ", ".join(d.priority_bases),
-                          str(d.level or "-"), "yes" if d.requires_supervisor_approval else "",
-                          ", ".join(d.lea_disclosure.fields))  # fmt: skip
-        out.print(table)
+    if fmt is not Format.json:
+        rows = [
+            {"case_id": d.case_id, "action": d.action.value, "priority": d.priority,
+             "priority_bases": d.priority_bases, "level": d.level,
+             "supervisor": d.requires_supervisor_approval, "lea_fields": d.lea_disclosure.fields,
+             "policy": d.policy, "policy_version": d.policy_version}
+            for d in decisions
+        ]  # fmt: skip
+        columns = [
+            Col("case_id", "case", ident=True), Col("action"), Col("priority"),
+            Col("priority_bases", "bases"), Col("level"), Col("supervisor"),
+            Col("lea_fields", "LEA fields"),
+        ]  # fmt: skip
+        emit_rows(rows, columns, fmt)
     if bad:
         err.print(f"{len(bad)} case(s) rejected", highlight=False)
         raise typer.Exit(1)
@@ -156,27 +208,36 @@ def explain(
     case_id: Annotated[
         str | None, typer.Option(help="Which case, if the file holds several.")
     ] = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Explain one decision in plain language, with every rule and its citation."""
-    from .case_files import iter_case_inputs
-    from .explain import render_explanation
-    from .law.engine import CompiledPack, PolicyError
+    """Explain one decision in plain language, with every rule and its citation.
+
+    json: the Decision v1 document; csv: one row per reason (rule, text, citation)."""
+    from ..case_files import iter_case_inputs
+    from ..explain import render_explanation
+    from ..law.engine import CompiledPack, PolicyError
 
     pack = _policy(policy)
     with _open_input(case_file) as stream:
         items = [i for i in iter_case_inputs(stream) if case_id is None or i.case_id == case_id]
     if not items:
-        _fail(f"CASE: no case{' ' + case_id if case_id else ''} found")
+        fail(f"CASE: no case{' ' + case_id if case_id else ''} found")
     if len(items) > 1:
-        _fail(f"CASE: {len(items)} cases in the file; choose one with --case-id")
+        fail(f"CASE: {len(items)} cases in the file; choose one with --case-id")
     item = items[0]
     if not item.ok:
-        _fail(item.describe())
+        fail(item.describe())
     try:
         decision = CompiledPack(pack).decide(item.case)
     except PolicyError as exc:
-        _fail(str(exc))
-    render_explanation(out, pack, item.case, decision)
+        fail(str(exc))
+    if fmt is Format.json:
+        emit_document(decision.model_dump(mode="json"))
+    elif fmt is Format.csv:
+        reasons = [r.model_dump(mode="json") for r in decision.reasons]
+        emit_rows(reasons, [Col("rule"), Col("text"), Col("citation")], fmt)
+    else:
+        render_explanation(out, pack, item.case, decision)
 
 
 @app.command()
@@ -184,25 +245,29 @@ def policies(
     policy: Annotated[
         str | None, typer.Option("--policy", "-p", help="Show one pack in detail.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """List the policy packs with their sources, rules and parameters."""
-    from .explain import pack_summary, render_pack
+    from ..explain import pack_summary, render_pack
 
     packs = [_policy(policy)] if policy else list(PACKS.values())
-    if fmt == "json":
-        sys.stdout.write(json.dumps([pack_summary(p) for p in packs], indent=2, default=str) + "\n")
+    if fmt is Format.json:
+        emit_document([pack_summary(p) for p in packs])
         return
-    if fmt != "table":
-        _fail("--format: table or json")
-    if policy:
+    if policy and fmt is Format.table:
         render_pack(out, packs[0])
         return
-    table = Table("pack", "version", "title", "source", title="Policy packs")
-    for p in packs:
-        table.add_row(p.name, p.policy_version, p.title, p.citation)
-    out.print(table)
-    out.print("Details: securecomm policies --policy NAME  (or --format json)")
+    rows = [
+        {"name": p.name, "policy_version": p.policy_version, "title": p.title,
+         "citation": p.citation}
+        for p in packs
+    ]  # fmt: skip
+    columns = [
+        Col("name", "pack", ident=True), Col("policy_version", "version"), Col("title"),
+        Col("citation", "source"),
+    ]  # fmt: skip
+    emit_rows(rows, columns, fmt, title="Policy packs",
+              footer="Details: securecomm policies --policy NAME  (or --format json)")  # fmt: skip
 
 
 @detainer_app.command("hold-until")
@@ -215,28 +280,43 @@ def hold_until(
     hold_hours: Annotated[
         float | None, typer.Option(help="Override detainer.hold_hours of the policy.")
     ] = None,
-) -> None:
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help="table, json or csv (default: one ISO 8601 "
+                     "hold-until time per line, the scripts' contract).", show_default=False),
+    ] = None,
+) -> None:  # fmt: skip
     """Print the hold-until time for each release-eligible timestamp, one per line.
 
     Only hours on business days count (8 CFR 287.7(d)): Friday 17:00 -> Tuesday 17:00.
     A timestamp without an offset is facility local time.
     """
-    from .law.detainer_clock import DetainerClockError, parse_release_time
-    from .law.detainer_clock import hold_until as compute
+    from ..law.detainer_clock import DetainerClockError, parse_release_time
+    from ..law.detainer_clock import hold_until as compute
 
     params = _policy(policy).parameters
+    if hold_hours is not None and not hold_hours > 0:
+        fail(f"--hold-hours: {hold_hours:g} is not a positive number of hours")
     hours = hold_hours if hold_hours is not None else params["detainer.hold_hours"].value
     exclude = params["detainer.exclude_non_business_days"].value
     failed = False
+    rows = []
     for text in timestamps:
         try:
             start = parse_release_time(text, timezone)
             end = compute(start, timezone, hold_hours=hours, exclude_non_business_days=exclude)
         except DetainerClockError as exc:
-            err.print(f"[red]error[/] {text!r}: {exc}", highlight=False)
+            err.print("[red]error[/] ", end="")
+            err.print(one_line(f"TIMESTAMPS: {text!r}: {exc}"), markup=False)
             failed = True
             continue
-        sys.stdout.write(end.isoformat() + "\n")
+        if fmt is None:
+            sys.stdout.write(end.isoformat() + "\n")
+        rows.append({"release_eligible_at": start.isoformat(), "hold_until": end.isoformat(),
+                     "timezone": timezone, "hold_hours": hours})  # fmt: skip
+    if fmt is not None:
+        columns = [Col("release_eligible_at", "release-eligible"), Col("hold_until", "hold until")]
+        emit_rows(rows, columns, fmt)
     if failed:
         raise typer.Exit(1)
 
@@ -250,7 +330,7 @@ def to_parquet(
 
     Rejected lines go to DST.rejected.jsonl with the field and reason; exit 1 if any.
     """
-    from .bulk.caseload import cases_to_parquet
+    from ..bulk.caseload import cases_to_parquet
 
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
@@ -271,7 +351,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a synthetic example caseload (Case v1 JSON Lines). Synthetic data only."""
-    from .synth.cases import generate_cases
+    from ..synth.cases import generate_cases
 
     lines = (json.dumps(c) + "\n" for c in generate_cases(n, seed))
     if output is None:
@@ -300,13 +380,13 @@ def evaluate(
     """
     from rich.progress import Progress
 
-    from .bulk.evaluate import evaluate_caseload
-    from .law.engine import PolicyError
+    from ..bulk.evaluate import evaluate_caseload
+    from ..law.engine import PolicyError
 
     if engine not in ("duckdb", "spark"):
-        _fail("--engine: duckdb or spark")
+        fail("--engine: duckdb or spark")
     if not caseload.is_file():
-        _fail(f"CASELOAD: no such file {str(caseload)!r}")
+        fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(packs) + 1)
@@ -317,10 +397,10 @@ def evaluate(
         try:
             result = evaluate_caseload(caseload, packs, out_dir, engine=engine, progress=step)
         except PolicyError as exc:
-            _fail(str(exc), code=1)
+            fail(str(exc), code=1)
         except ValueError as exc:
-            _fail(str(exc))
-    from .explain import render_evaluation
+            fail(str(exc))
+    from ..explain import render_evaluation
 
     render_evaluation(out, result)
 
@@ -329,8 +409,11 @@ def evaluate(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out/demo"),
     scale: Annotated[
-        str, typer.Option(help="small (FY2009-FY2012 at 0.2% of the national flow) or national "
-                          "(FY2012, every booking).")
+        str,
+        typer.Option(
+            help="small (FY2009-FY2012 at 0.2% of the national flow) or national "
+            "(FY2012, every booking)."
+        ),
     ] = "small",
     policy: PolicyOpt = "tfsc-2011",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same nation).")] = 2011,
@@ -346,14 +429,14 @@ def demo(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .demo import STAGES, DemoConfig, run_demo
-    from .explain import render_demo
+    from ..demo import STAGES, DemoConfig, run_demo
+    from ..explain import render_demo
 
     try:
         config = DemoConfig(out_dir=out_dir, scale=scale, policy=policy, seed=seed,
                             pipeline_sample=pipeline_sample)  # fmt: skip
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
         "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err) as progress:
@@ -381,16 +464,17 @@ def classify(
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,
     suspended: bool = False,
     policy: PolicyOpt = "tfsc-2011",
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Classify one offense (DESIGN 3.1) and say why."""
-    from .law.flatten import fold_literal
-    from .law.ncic import NCIC_OFFENSES
-    from .law.offenses import classify_offense
+    """Classify one offense and say why, with the citation of each category."""
+    from ..law.flatten import fold_literal
+    from ..law.ncic import NCIC_OFFENSES
+    from ..law.offenses import classify_offense
 
     if ncic not in NCIC_OFFENSES:
-        _fail(f"NCIC: {ncic!r} is not an NCIC offense code")
+        fail(f"NCIC: {ncic!r} is not an NCIC offense code")
     if severity not in ("infraction", "misdemeanor", "felony"):
-        _fail("--severity: infraction, misdemeanor or felony")
+        fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
     offense = {
         "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
@@ -399,6 +483,13 @@ def classify(
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,
     }  # fmt: skip
     found = classify_offense(offense, {k: p.value for k, p in pack.parameters.items()})
+    if fmt is Format.json:
+        emit_document({"ncic": ncic, "title": NCIC_OFFENSES[ncic], "severity": severity,
+                       "literal": literal, "policy": pack.name, "categories": found})  # fmt: skip
+        return
+    if fmt is Format.csv:
+        emit_rows(found, [Col("category"), Col("why"), Col("citation")], fmt)
+        return
     out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})")
     for f in found:
         out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False)
@@ -407,8 +498,4 @@ def classify(
 
 
 def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    app(prog_name="securecomm")
