@@ -256,6 +256,13 @@ def test_pages_of_each_role_show_their_work(site):
     assert "Hold until" in page and "8 CFR 287.7(d)" in page and "OVERDUE" in page
     csrf = csrf_of(page)
     assert csrf
+    # the notice to a detained person shows the case's own facility and hold-until time
+    notices = c.get(
+        "/api/v1/notices?limit=1000", headers=token(c, "police.demo", site.password)
+    ).json()
+    held = [n for n in notices if n["content"].get("subject_notice") and n["hold_until_now"]]
+    assert held and all(n["facility"] and n["hold_until_now"][:4] == "2026" for n in held)
+    assert "Facility:" in c.get("/notices").text
     c2 = site.client()
     login(c2, "officer.demo", site.password)
     wl = c2.get("/worklist").text

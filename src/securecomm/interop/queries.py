@@ -293,10 +293,35 @@ def notice_dict(n: Notice, zone: ZoneInfo | None) -> dict[str, Any]:
 
 
 def list_notices(session: Session, scope: Scope, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Notices in scope, newest first. A notice about a detainer also carries the facility
+    (the jurisdiction holding the person) and the detainer's hold-until time *now*, in the
+    facility's local time -- what the notice to the detained person must show for that case
+    (the subject-notice text itself states only the general limit)."""
     stmt = scoped(select(Notice), Notice.ori, scope).order_by(Notice.id.desc()).limit(_limit(limit))
     rows = list(session.scalars(stmt))
     zones = _zones(session, (n.ori for n in rows))
-    return [notice_dict(n, zones.get(n.ori)) for n in rows]
+    names = dict(
+        session.execute(
+            select(Jurisdiction.ori, Jurisdiction.name).where(
+                Jurisdiction.ori.in_(sorted({n.ori for n in rows}) or [""])
+            )
+        ).all()
+    )
+    ids = sorted({n.detainer_id for n in rows if n.detainer_id is not None})
+    holds = dict(
+        session.execute(
+            select(Detainer.id, Detainer.hold_until).where(Detainer.id.in_(ids or [-1]))
+        ).all()
+    )
+    out = []
+    for n in rows:
+        item = notice_dict(n, zones.get(n.ori))
+        item["facility"] = names.get(n.ori) or n.ori
+        item["hold_until_now"] = (
+            _local(holds.get(n.detainer_id), zones.get(n.ori)) if n.detainer_id else None
+        )
+        out.append(item)
+    return out
 
 
 # --------------------------------------------------------------------------- cases

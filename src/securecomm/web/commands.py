@@ -38,16 +38,25 @@ def _users():
 
 
 def _start_worker(url: str, data_dir: Path | None) -> threading.Thread:
+    from ..interop.adapters import agencies_for
     from ..interop.settings import load_settings
     from ..interop.worker import run_worker
+    from ..preflight import PreflightError, preflight
     from ..store.db import make_engine
 
     engine = make_engine(url)
     settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
+    agencies = agencies_for(engine.url, settings)
+    try:
+        # fail closed at start, not in a background thread: no model, gallery or policy, no service
+        preflight(engine, settings, agencies)
+    except PreflightError as exc:
+        fail(f"worker: {exc} (or start with --no-worker and run `securecomm worker` yourself)")
 
     def loop() -> None:
         # officers are people here: nothing is auto-accepted
-        run_worker(engine, settings=settings, until_idle=False, poll_seconds=2.0, auto_accept=False)
+        run_worker(engine, settings=settings, agencies=agencies, until_idle=False,
+                   poll_seconds=2.0, auto_accept=False)  # fmt: skip
 
     thread = threading.Thread(target=loop, name="securecomm-worker", daemon=True)
     thread.start()

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..interop import field_office, lifecycle
+from ..interop.adapters import agencies_for
 from ..interop.intake import submit_bookings
 from ..interop.settings import load_settings
 from ..interop.synthetic_world import WorldSpec, generate_world, seed_world
@@ -97,12 +98,18 @@ def seed_demo(
     world = _world(now.date(), persons, bookings, seed)
     with sf() as s, s.begin():
         seed_world(s, world)
+    agencies = agencies_for(engine.url, settings)
+    if agencies.immigration.biographic_model is not None:
+        # the worker refuses to run without it (securecomm.preflight): train it on the seeded
+        # IDENT encounters, as `securecomm world seed` does
+        with sf() as s:
+            agencies.immigration.train_model(s)
     lines = list(world.booking_lines())
     cut = int(len(lines) * (1 - WAITING))
     submit_bookings(sf, lines[:cut], source="demo")
-    run_worker(engine, settings=settings, auto_accept=True, clock=lambda: now)
+    run_worker(engine, settings=settings, agencies=agencies, auto_accept=True, clock=lambda: now)
     submit_bookings(sf, lines[cut:], source="demo")
-    run_worker(engine, settings=settings, auto_accept=False, clock=lambda: now)
+    run_worker(engine, settings=settings, agencies=agencies, auto_accept=False, clock=lambda: now)
 
     busiest = collections.Counter(b["ori"] for b in world.bookings).most_common()
     ori = busiest[0][0]
