@@ -38,35 +38,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from pipeline import PG_DEFAULT, _database  # noqa: E402 -- one fresh-database helper for benchmarks
 
 #: role -> share of the virtual users
 MIX = {"lea": 0.24, "lea_system": 0.16, "ice_officer": 0.2, "ice_supervisor": 0.1,
        "crcl": 0.1, "panel": 0.06, "public": 0.14}  # fmt: skip
 USER_OF_ROLE = {"lea": "police.demo", "ice_officer": "officer.demo",
                 "ice_supervisor": "supervisor.demo", "crcl": "crcl.demo", "panel": "panel.demo"}  # fmt: skip
-
-
-def _database(backend: str, pg_url: str, workdir: Path):
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'web.db'}", lambda: None
-    from sqlalchemy import make_url, text
-
-    from securecomm.store.db import make_engine
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-    return url.render_as_string(hide_password=False), drop
 
 
 def _free_port() -> int:

@@ -40,7 +40,6 @@ from ..store.models import (
     Jurisdiction,
     Notice,
     OfficerAction,
-    OfficerActionKind,
     Submission,
 )
 
@@ -395,15 +394,12 @@ def approval_queue(session: Session, scope: Scope, *, limit: int = 100) -> list[
 
 
 def _pending_action(session: Session, case_id: str) -> OfficerAction | None:
-    return session.scalar(
-        select(OfficerAction)
-        .where(
-            OfficerAction.case_id == case_id,
-            OfficerAction.kind.in_([OfficerActionKind.accept, OfficerActionKind.override]),
-        )
-        .order_by(OfficerAction.acted_at.desc(), OfficerAction.id.desc())
-        .limit(1)
-    )
+    from .field_office import FieldOfficeError, _pending_officer_action
+
+    try:
+        return _pending_officer_action(session, case_id)  # the field office's own definition
+    except FieldOfficeError:
+        return None
 
 
 def _action_dict(a: OfficerAction) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from ..explain import pack_summary
-from ..interop.notices import _PLACEHOLDER, LANGUAGES, normalize_language
+from ..interop.notices import LANGUAGES, catalog_problems, normalize_language
 
 DOMAIN = "securecomm_web"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -93,28 +93,12 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / normalize_language(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def catalog_problems(catalog: Any) -> list[str]:
-    problems = []
-    for msgid in MESSAGES:
-        message = catalog.get(msgid)
-        if message is None:
-            problems.append(f"missing message {msgid[:50]!r}")
-            continue
-        if not message.string:
-            problems.append(f"untranslated message {msgid[:50]!r}")
-        if message.fuzzy:
-            problems.append(f"fuzzy message {msgid[:50]!r}")
-        if sorted(_PLACEHOLDER.findall(msgid)) != sorted(_PLACEHOLDER.findall(message.string)):
-            problems.append(f"placeholders differ in {msgid[:50]!r}")
-    return problems
-
-
 @cache
 def _translations(language: str) -> Translations:
     path = catalog_path(language)
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=language, domain=DOMAIN)
-    problems = catalog_problems(catalog)
+    problems = catalog_problems(catalog, MESSAGES)
     if problems:
         raise ValueError(f"language: catalog {path.name} ({language}) is not usable: {problems[0]}")
     buffer = BytesIO()
