@@ -274,3 +274,24 @@ def test_pages_of_each_role_show_their_work(site):
     assert "demo-password" not in admin
     es = site.client().get("/public?lang=es").text
     assert "Cómo funciona Comunidades Seguras" in es and "48 horas" in es
+
+
+def test_password_guessing_is_throttled(site):
+    from fastapi.testclient import TestClient
+
+    from securecomm.web.app import create_app
+
+    app = create_app(site.url, users=site.users, aor_of_county=site.aor_of_county,
+                     secret_key="test-secret")  # fmt: skip
+    c = TestClient(app, base_url="https://testserver")
+    for _ in range(5):
+        r = c.post("/api/v1/auth/token", data={"username": "police.demo", "password": "guess"})
+        assert r.status_code == 401
+    r = c.post("/api/v1/auth/token", data={"username": "police.demo", "password": site.password})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    assert r.json()["error"]["field"] == "username"
+    r = c.post("/login", data={"username": "police.demo", "password": site.password})
+    assert r.status_code == 429
+    # another user is not locked out by it
+    r = c.post("/api/v1/auth/token", data={"username": "officer.demo", "password": site.password})
+    assert r.status_code == 200

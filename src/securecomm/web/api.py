@@ -65,7 +65,7 @@ class ErrorBody(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 
 
@@ -119,11 +119,14 @@ def _zone_of(session, ori: str) -> str:
 def issue_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """OAuth2 password flow: a signed bearer token that expires (``expires_in`` seconds)."""
     svc = service(request)
+    keys = auth.login_keys(request, form.username)
+    svc.throttle.check(*keys)
     with svc.session() as s:
-        svc.caller(request, s)
         principal = svc.users.authenticate_password(s, form.username, form.password)
     if principal is None:
+        svc.throttle.failed(*keys)
         raise auth.unauthorized("wrong user name or password, or the user is disabled")
+    svc.throttle.succeeded(*keys)
     return Token(access_token=svc.signer.token(principal.name),
                  expires_in=svc.settings.token_seconds)  # fmt: skip
 

@@ -88,6 +88,7 @@ class Service:
         self.settings = settings
         self.signer = auth.Signer(settings)
         self.enforcer = auth.enforcer()
+        self.throttle = auth.LoginThrottle()
         self.stats_cache: dict[str, Any] = {}
 
     @contextmanager

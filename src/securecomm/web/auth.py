@@ -20,6 +20,7 @@ Authorization
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,59 @@ class Signer:
         return data.get("u") if isinstance(data, dict) and isinstance(data.get("u"), str) else None
 
 
+class LoginThrottle:
+    """Refuse logins for a name after ``limit`` failures within ``window`` seconds (password
+    guessing costs a quarter of an hour per five guesses), and from one address after
+    ``address_limit`` failures (higher: a whole police department may share one address).
+
+    Kept in the process's memory (a restart forgets it; several processes each count their
+    own): a brake on guessing, not an account lock-out an attacker could use to lock others out
+    for long."""
+
+    def __init__(self, limit: int = 5, address_limit: int = 50, window: float = 900.0) -> None:
+        self.limit = limit
+        self.address_limit = address_limit
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, ()) if now - t < self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                recent = self._recent(key, now)
+                limit = self.address_limit if key.startswith("addr:") else self.limit
+                if len(recent) >= limit:
+                    wait = int(self.window - (now - recent[0])) + 1
+                    raise HTTPException(
+                        429,
+                        detail={"field": "username", "message": "too many failed logins; "
+                                f"try again in {wait // 60 + 1} minutes"},
+                        headers={"Retry-After": str(wait)},
+                    )  # fmt: skip
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                recent = self._recent(key, now)
+                recent.append(now)
+                self._failures[key] = recent
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys[:1]:  # the name's count; the address keeps its own
+                self._failures.pop(key, None)
+
+
 def scope_of(session: Session, principal: Any, aor_of_county) -> Scope:
     """The rows a principal reaches (see :mod:`securecomm.interop.queries`)."""
     if principal is None:
@@ -131,3 +185,9 @@ def check_csrf(session_data: dict[str, Any] | None, submitted: str | None) -> No
             403,
             detail={"field": CSRF_FIELD, "message": "missing or wrong CSRF token; reload the page"},
         )
+
+
+def login_keys(request: Request, username: str) -> tuple[str, str]:
+    """The throttle's keys of a login attempt: the name tried and the client's address."""
+    host = request.client.host if request.client else "?"
+    return f"name:{username.strip().casefold()[:200]}", f"addr:{host}"

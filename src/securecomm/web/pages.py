@@ -137,12 +137,16 @@ def login(
     next: Annotated[str, Form(max_length=300)] = "/",
 ):
     svc = _svc(request)
+    caller = request.state.caller
+    keys = auth.login_keys(request, username)
+    svc.throttle.check(*keys)
     with svc.session() as s:
-        caller = svc.caller(request, s)
         principal = svc.users.authenticate_password(s, username, password)
     if principal is None:
+        svc.throttle.failed(*keys)
         return render(request, "login.html", caller, status=401, next=_safe_next(next),
                       error="Wrong user name or password, or the user is disabled.")  # fmt: skip
+    svc.throttle.succeeded(*keys)
     cookie, _ = svc.signer.session_cookie(principal.name)
     target = _safe_next(next)
     if target in ("/", "/login"):
