@@ -61,10 +61,10 @@ def browser():
         b.close()
 
 
-def _shot(site, page, name: str) -> None:
+def _shot(site, page, name: str, *, full_page: bool = True) -> None:
     if site.backend == "sqlite":
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _login(browser, base: str, name: str, password: str, **ctx):
@@ -166,7 +166,7 @@ def test_each_role_main_flow(site, server, browser):
     page.wait_for_load_state()
     assert "Fri 20 Nov 2026 17:00" in page.content()  # the release-eligible time, local
     page.goto(f"{server}/notices")
-    _shot(site, page, "police-notices")
+    _shot(site, page, "police-notices", full_page=False)
     ctx.close()
     # a phone
     ctx, page = _login(browser, server, "police.demo", pw, viewport={"width": 390, "height": 844},

@@ -51,6 +51,9 @@ HOME_OF_ROLE = {
     "admin": "/admin",
 }
 
+#: The newest notices a page shows (the API pages further with ``limit``).
+NOTICES_PER_PAGE = 50
+
 LANGUAGE_NAMES = {
     "en": "English", "es": "Español", "fr": "Français", "pt": "Português",
     "zh_Hans": "中文", "vi": "Tiếng Việt",
@@ -299,7 +302,7 @@ def notices_page(request: Request):
     svc = _svc(request)
     with svc.read_session() as s:
         caller = svc.caller(request, s)
-        rows = queries.list_notices(s, caller.scope, limit=200)
+        rows = queries.list_notices(s, caller.scope, limit=NOTICES_PER_PAGE)
     svc.audit_read(caller, case_ids=[r["case_id"] for r in rows], what="notices")
     return render(request, "notices.html", caller, rows=rows)
 
