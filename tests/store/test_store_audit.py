@@ -308,12 +308,21 @@ def _rewrite_from(db, seq: int) -> None:
             e.entry_hash = audit.compute_entry_hash(
                 prev,
                 audit.entry_body(
-                    e.seq, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject, e.payload
+                    e.seq,
+                    e.recorded_at,
+                    e.actor,
+                    e.event_type,
+                    e.case_id,
+                    e.subject,
+                    e.payload,
+                    e.rows,
                 ),
             )
             prev = e.entry_hash
             s.flush()
-        s.execute(text("UPDATE audit_head SET last_hash = :h"), {"h": prev})
+        # a thorough attacker also drops the Merkle compact range the head keeps (the next
+        # append rebuilds it from the rewritten entries)
+        s.execute(text("UPDATE audit_head SET last_hash = :h, frontier = NULL"), {"h": prev})
 
 
 def test_consistent_rewrite_is_caught_by_a_checkpoint(db):
@@ -379,24 +388,31 @@ def test_checkpoint_refuses_a_tampered_log(db):
 
 
 def test_checkpoint_signatures(db):
-    key = b"test-key"
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from securecomm.store import treeheads
+
+    key = Ed25519PrivateKey.generate()
     _fill(db)
     cp = _checkpoint(db, key=key)
-    assert cp.signature == audit.sign_tree_head(key, cp.tree_size, cp.root_hash, cp.created_at)
-    assert _verify(db, key=key).ok
-    assert not _verify(db, key=b"other-key").ok
+    assert cp.key_id == treeheads.key_id(key.public_key())
+    signed = treeheads.signed_bytes(
+        cp.tree_size, cp.root_hash, treeheads.timestamp_ms(cp.created_at)
+    )
+    key.public_key().verify(__import__("base64").b64decode(cp.signature), signed)  # raises if bad
+    assert _verify(db, key=key.public_key()).ok
+    assert not _verify(db, key=Ed25519PrivateKey.generate().public_key()).ok
     _exec(db, "UPDATE audit_checkpoints SET root_hash = :r", r="c" * 64)
-    kinds = {p.kind for p in _verify(db, key=key).problems}
+    kinds = {p.kind for p in _verify(db, key=key.public_key()).problems}
     assert kinds == {"checkpoint_signature", "checkpoint_mismatch"}
 
 
 def test_trusted_heads_kept_outside_catch_a_rewrite_of_everything(db):
+    from securecomm.store import treeheads
+
     _fill(db)
-    head = audit.TreeHead.from_json(
-        audit.TreeHead(
-            **{k: getattr(_checkpoint(db), k) for k in ("tree_size", "root_hash", "created_at")}
-        ).to_json()
-    )
+    kept = audit.head_of(_checkpoint(db)).to_json()
+    head = treeheads.SignedTreeHead.from_json(kept)
     _exec(db, "DELETE FROM audit_checkpoints")
     _rewrite_from(db, 1)
     assert _verify(db).ok  # nothing left inside the database to tell

@@ -241,7 +241,7 @@ def test_notices_are_idempotent_and_scoped_by_ori(db, seed):
         assert [x.idempotency_key for x in list_notices(s, seed.ori)] == ["case-1/detainer/1"]
         mark_notice_delivered(s, n.id, T0 + timedelta(minutes=5))
         assert list_notices(s, seed.ori, undelivered_only=True) == []
-    assert _events(db) == ["notice.created", "notice.created"]
+    assert _events(db) == ["notice.created", "notice.created", "notice.delivered"]
 
 
 def test_list_cases_by_state_with_keyset_paging(db, seed):

@@ -73,19 +73,21 @@ def test_audit_verify_ok_then_tampered(db):
 
 
 def test_audit_checkpoint_and_trusted_heads(db, tmp_path):
+    from securecomm.store.treeheads import generate_key
+
+    key, _pub, _kid = generate_key(tmp_path / "audit.key")
+    env = {"SECURECOMM_AUDIT_SIGNING_KEY": str(key)}
     _fill(db)
-    result = run("audit", "checkpoint", "--url", db.url, "--json", SECURECOMM_AUDIT_KEY="k")
+    result = run("audit", "checkpoint", "--url", db.url, "--json", **env)
     assert result.exit_code == 0, result.output
     head = json.loads(result.output)
-    assert head["tree_size"] == 6 and head["signature"]
+    assert head["tree_size"] == 6 and head["signature"] and head["key_id"]
     trusted = tmp_path / "heads.jsonl"
     trusted.write_text(result.output)
-    result = run(
-        "audit", "verify", "--url", db.url, "--trusted", str(trusted), SECURECOMM_AUDIT_KEY="k"
-    )
+    result = run("audit", "verify", "--url", db.url, "--trusted", str(trusted), **env)
     assert result.exit_code == 0, result.output
     assert "1 trusted tree head(s) consistent" in result.output
-    result = run("audit", "checkpoint", "--url", db.url)
+    result = run("audit", "checkpoint", "--url", db.url, **env)
     assert "checkpoint: 6 entries" in result.output and "unsigned" not in result.output
     with db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq = 6"))

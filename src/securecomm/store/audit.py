@@ -23,70 +23,80 @@ Serialised appends
     Concurrent appenders therefore queue; there are no gaps and no forks. The lock is held
     until the caller commits.
 
-Merkle tree and checkpoints
+Row states (0005)
+    An entry that records a change to a row of an audited table names the row (``rows=``); at
+    append time the row is read back and its digest stored in the entry's ``rows`` column
+    (canonical JSON; :mod:`.rowstate`), which is then part of ``E`` (key ``"rows"``, present
+    only when the column is not NULL, so entries written before 0005 hash as they did).
+    ``securecomm audit verify --data`` recomputes every audited row against the last state the
+    log records (:mod:`.dataverify`).
+
+Merkle tree and signed tree heads
     The entry hashes are also the data of an RFC 6962 Merkle tree (:mod:`.merkle`; leaf hash
-    ``sha256(0x00 || entry_hash)``). :func:`checkpoint` stores a tree head (size, root, time,
-    and an HMAC-SHA256 signature when a key is configured, env ``SECURECOMM_AUDIT_KEY``);
-    publishing it elsewhere (``securecomm audit checkpoint --json``) lets a later
-    :func:`verify` prove that the log only grew. :func:`inclusion_proof` proves one entry is
-    in a tree head.
+    ``sha256(0x00 || entry_hash)``). The head row keeps the tree's compact range, so every
+    append knows the new root in O(log n); a tree head (size, root, time, Ed25519 signature
+    when a key is configured: :mod:`.treeheads`) is stored automatically every N entries and
+    at the first append M minutes after the last one, and exported to the witness directory
+    after commit. :func:`checkpoint` takes one on demand (``securecomm audit head``). A head
+    kept outside the database lets a later :func:`verify` prove that the log only grew.
+    :func:`inclusion_proof` proves one entry is in a tree head.
 
 Verification
     :func:`verify` recomputes every hash, the links, the sequence, the head row and every
     checkpoint's root in one pass (O(n) time, O(log n) memory) and reports the first bad seq and
     what is wrong: ``content_edited``, ``entry_hash_edited``, ``gap`` (deleted entries),
     ``reordered``, ``chain_break``, ``truncated``, ``head_mismatch``, ``unrecorded_entry``,
-    ``checkpoint_mismatch``, ``checkpoint_signature``. A hash chain alone cannot show that the
+    ``checkpoint_mismatch``, ``checkpoint_signature``, ``frontier_mismatch``. A hash chain alone cannot show that the
     newest entries were cut off together with the head row: that is what checkpoints (and
     tree heads kept outside the database) are for.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import hmac
 import json
-import os
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import merkle
+from . import merkle, rowstate, treeheads
 from .errors import AuditError, InputError
 from .models import ACTOR_MAX, CASE_ID_MAX, EVENT_TYPE_MAX, AuditCheckpoint, AuditEntry, AuditHead
 from .types import canonical_json, check_storable_json, check_text, utc_iso
 
+log = logging.getLogger(__name__)
+
 __all__ = [
-    "ENV_AUDIT_KEY",
     "GENESIS_HASH",
     "AuditBatch",
     "InclusionProof",
     "PendingEntry",
     "Problem",
-    "TreeHead",
     "VerifyReport",
     "append",
     "append_many",
-    "audit_key_from_env",
     "checkpoint",
     "compute_entry_hash",
     "consistency_proof",
     "entry_body",
+    "head_of",
     "inclusion_proof",
     "list_entries",
     "prepare_entry",
-    "sign_tree_head",
     "verify",
     "verify_entry_inclusion",
 ]
 
 GENESIS_HASH = "0" * 64
-ENV_AUDIT_KEY = "SECURECOMM_AUDIT_KEY"
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _SUBJECT_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -104,17 +114,20 @@ def entry_body(
     case_id: str | None,
     subject_text: str,
     payload_text: str,
+    rows_text: str | None = None,
 ) -> bytes:
-    """Canonical JSON (UTF-8) of an entry, spliced from the stored subject and payload texts.
+    """Canonical JSON (UTF-8) of an entry, spliced from the stored subject, payload and row
+    state texts (``"rows"`` only when there are row states: entries before 0005 have none).
 
     Equal to ``canonical_json({...})`` of the entry when those texts are canonical; splicing
     hashes exactly what is stored.
     """
     c = canonical_json
+    rows = f'"rows":{rows_text},' if rows_text is not None else ""
     text = (
         f'{{"actor":{c(actor)},"case_id":{c(case_id)},"event_type":{c(event_type)},'
-        f'"payload":{payload_text},"recorded_at":{c(utc_iso(recorded_at))},"seq":{int(seq)},'
-        f'"subject":{subject_text}}}'
+        f'"payload":{payload_text},"recorded_at":{c(utc_iso(recorded_at))},{rows}'
+        f'"seq":{int(seq)},"subject":{subject_text}}}'
     )
     return text.encode("utf-8", "surrogatepass")
 
@@ -133,8 +146,9 @@ def compute_entry_hash(prev_hash: str, body: bytes) -> str:
 
 def _row_hash(row: Any) -> str:
     body = entry_body(
-        row.seq, row.recorded_at, row.actor, row.event_type, row.case_id, row.subject, row.payload
-    )
+        row.seq, row.recorded_at, row.actor, row.event_type, row.case_id, row.subject,
+        row.payload, row.rows,
+    )  # fmt: skip
     return compute_entry_hash(row.prev_hash, body)
 
 
@@ -170,6 +184,25 @@ class PendingEntry:
     subject_text: str
     payload_text: str
     recorded_at: datetime
+    #: the rows this entry's change produced: ``(table, primary key)``, read at append time
+    rows: tuple[tuple[str, Any], ...] = ()
+
+
+def _check_rows(rows: Iterable[tuple[str, Any]] | None) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for ref in rows or ():
+        if not (isinstance(ref, tuple | list) and len(ref) == 2):
+            raise InputError("rows", "(table, primary key) pairs expected")
+        table, key = ref
+        try:
+            rowstate.get(table)
+        except KeyError as exc:
+            raise InputError("rows", str(exc.args[0])) from None
+        keys = key if isinstance(key, tuple | list) else (key,)
+        if not keys or not all(isinstance(k, int | str) and not isinstance(k, bool) for k in keys):
+            raise InputError("rows", f"{table}: a primary key (integer or text) expected")
+        out.append((table, tuple(keys) if isinstance(key, tuple | list) else key))
+    return tuple(out)
 
 
 def prepare_entry(
@@ -180,13 +213,17 @@ def prepare_entry(
     payload: Any = None,
     recorded_at: datetime | None = None,
     payload_checked: bool = False,
+    rows: Iterable[tuple[str, Any]] | None = None,
 ) -> PendingEntry:
     """Validate and serialise one entry (what :func:`append` checks, nothing less).
 
     ``payload_checked``: the caller built ``payload`` from values it has already passed
     through :func:`~securecomm.store.types.check_storable_json` (the store's batch writers:
     a notice's content, a decision document) -- not walked a second time. Serialisation
-    (:func:`canonical_json`, which refuses NaN and non-JSON types) still runs."""
+    (:func:`canonical_json`, which refuses NaN and non-JSON types) still runs.
+
+    ``rows``: ``(table, primary key)`` of every row of an audited table (:mod:`.rowstate`)
+    the change wrote; their states are read and logged when the entry is appended."""
     check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
     check_text("event_type", event_type, min_length=1, max_length=EVENT_TYPE_MAX)
     if not _EVENT_TYPE.match(event_type):
@@ -206,19 +243,129 @@ def prepare_entry(
         canonical_json(subject),
         canonical_json(payload),
         recorded_at.astimezone(UTC),
+        _check_rows(rows),
     )
 
 
-def _lock_head_row(session: Session) -> tuple[int, str]:
-    """(size, last hash) of the audit head, locked until the transaction ends."""
+@dataclass
+class _HeadState:
+    size: int
+    last_hash: str
+    frontier: str | None
+    checkpoint_size: int | None
+    checkpoint_at: datetime | None
+
+
+def _lock_head_row(session: Session) -> _HeadState:
+    """The audit head, locked until the transaction ends."""
     head_t = AuditHead.__table__
+    c = head_t.c
     row = session.execute(
-        select(head_t.c.size, head_t.c.last_hash).where(head_t.c.id == 1).with_for_update()
+        select(c.size, c.last_hash, c.frontier, c.checkpoint_size, c.checkpoint_at)
+        .where(c.id == 1)
+        .with_for_update()
     ).one_or_none()
     if row is None:  # a database built without the migrations (which insert the row)
         session.execute(insert(head_t).values(id=1, size=0, last_hash=GENESIS_HASH))
-        return 0, GENESIS_HASH
-    return int(row[0]), row[1]
+        return _HeadState(0, GENESIS_HASH, None, None, None)
+    return _HeadState(int(row[0]), row[1], row[2], row[3], row[4])
+
+
+def _frontier_text(compact: merkle.CompactRange) -> str:
+    return canonical_json({"size": compact.size, "peaks": [p.hex() for p in compact.peaks]})
+
+
+def _compact_range(session: Session, size: int, frontier: str | None) -> merkle.CompactRange:
+    """The compact range of the first ``size`` entries: from the head row's ``frontier`` when
+    it is for that size, else rebuilt from the stored entry hashes (once after migration 0005;
+    a tampered frontier gives a wrong root, which :func:`verify` reports)."""
+    if frontier:
+        try:
+            data = json.loads(frontier)
+            if data.get("size") == size:
+                peaks = [bytes.fromhex(p) for p in data["peaks"]]
+                return merkle.CompactRange.from_peaks(size, peaks)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            pass
+    compact = merkle.CompactRange()
+    hashes = session.scalars(
+        select(AuditEntry.entry_hash).where(AuditEntry.seq <= size).order_by(AuditEntry.seq),
+        execution_options={"yield_per": _BATCH},
+    )
+    for h in hashes:
+        compact.append(_leaf(h))
+    return compact
+
+
+def _row_states_texts(session: Session, entries: Sequence[PendingEntry]) -> list[str | None]:
+    """Each entry's row states as canonical JSON (None: no rows), read now from the tables."""
+    refs = [ref for e in entries for ref in e.rows]
+    if not refs:
+        return [None] * len(entries)
+    states = rowstate.read_states(session, refs)
+    texts: list[str | None] = []
+    for e in entries:
+        if not e.rows:
+            texts.append(None)
+            continue
+        out = []
+        for table, key in e.rows:
+            text_key = rowstate.row_key(key if isinstance(key, tuple) else (key,))
+            state = states.get((table, text_key))
+            if state is None:
+                raise AuditError(
+                    f"{e.event_type}: row {table} {text_key} does not exist: an entry can only "
+                    "record a row that was written"
+                )
+            out.append(state.to_json())
+        texts.append(canonical_json(out))
+    return texts
+
+
+_WITNESS_KEY = "securecomm_audit_witness"
+
+
+def _store_head(
+    session: Session,
+    compact: merkle.CompactRange,
+    when: datetime,
+    key: Ed25519PrivateKey | None,
+    witness_dir: Any,
+) -> AuditCheckpoint:
+    """Insert the tree head of ``compact`` (signed with ``key`` if given); export it to
+    ``witness_dir`` (if given) after the transaction commits."""
+    when = when.astimezone(UTC)
+    when = when.replace(microsecond=when.microsecond // 1000 * 1000)  # the head's resolution
+    head = treeheads.make_head(compact.size, compact.root().hex(), when, key)
+    cp = AuditCheckpoint(
+        tree_size=head.tree_size,
+        root_hash=head.root_hash,
+        created_at=when,
+        signature=head.signature,
+        key_id=head.key_id,
+    )
+    session.add(cp)
+    session.flush()
+    if witness_dir is not None:
+        session.info.setdefault(_WITNESS_KEY, []).append((witness_dir, head))
+    return cp
+
+
+@event.listens_for(Session, "after_commit")
+def _export_witness(session: Session) -> None:
+    for directory, head in session.info.pop(_WITNESS_KEY, []):
+        try:
+            treeheads.write_witness(directory, head)
+        except OSError as exc:  # committed already: report; `audit head` can re-export
+            log.error(
+                "audit: tree head of %d entries not written to the witness directory %s: %s",
+                head.tree_size, directory, exc.strerror,
+            )  # fmt: skip
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_witness(session: Session) -> None:
+    session.info.pop(_WITNESS_KEY, None)
 
 
 def append_many(session: Session, entries: Sequence[PendingEntry]) -> list[int]:
@@ -227,18 +374,26 @@ def append_many(session: Session, entries: Sequence[PendingEntry]) -> list[int]:
     One head lock, one multi-row insert, one head update for the lot: the chain is exactly the
     one :func:`append` called once per entry would write (each entry is its own leaf, hashed
     over its own seq and its predecessor's hash), so :func:`verify` cannot tell them apart.
-    Anything the ORM holds is flushed first, so entries follow the changes they record.
+    Anything the ORM holds is flushed first, so entries follow the changes they record, and
+    the row states the entries name are read after it. A tree head is stored when N entries
+    or M minutes have passed since the last (:mod:`.treeheads` settings; a bad setting or key
+    stops the write: fail closed).
     """
     if not entries:
         return []
+    settings = treeheads.settings()
     session.flush()
-    size, prev = _lock_head_row(session)
+    head = _lock_head_row(session)
+    size, prev = head.size, head.last_hash
+    compact = _compact_range(session, size, head.frontier)
+    rows_texts = _row_states_texts(session, entries)
     rows = []
-    for e in entries:
+    for e, rows_text in zip(entries, rows_texts, strict=True):
         size += 1
         body = entry_body(
-            size, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject_text, e.payload_text
-        )
+            size, e.recorded_at, e.actor, e.event_type, e.case_id, e.subject_text,
+            e.payload_text, rows_text,
+        )  # fmt: skip
         entry_hash = compute_entry_hash(prev, body)
         rows.append(
             {
@@ -249,17 +404,36 @@ def append_many(session: Session, entries: Sequence[PendingEntry]) -> list[int]:
                 "case_id": e.case_id,
                 "subject": e.subject_text,
                 "payload": e.payload_text,
+                "rows": rows_text,
                 "prev_hash": prev,
                 "entry_hash": entry_hash,
             }
         )
+        compact.append(_leaf(entry_hash))
         prev = entry_hash
     session.execute(insert(AuditEntry.__table__), rows)
+
+    now = datetime.now(UTC)
+    checkpoint_size = head.checkpoint_size or 0
+    checkpoint_at = head.checkpoint_at or now  # the clock starts at the first append
+    due = size - checkpoint_size >= settings.every or (
+        size > checkpoint_size and now - checkpoint_at >= timedelta(minutes=settings.minutes)
+    )
+    if due:
+        _store_head(session, compact, now, settings.signing_key, settings.witness_dir)
+        checkpoint_size, checkpoint_at = size, now
     head_t = AuditHead.__table__
     session.execute(
         update(head_t)
         .where(head_t.c.id == 1)
-        .values(size=size, last_hash=prev, updated_at=entries[-1].recorded_at)
+        .values(
+            size=size,
+            last_hash=prev,
+            updated_at=entries[-1].recorded_at,
+            frontier=_frontier_text(compact),
+            checkpoint_size=checkpoint_size,
+            checkpoint_at=checkpoint_at,
+        )
     )
     # an AuditHead the ORM loaded earlier is stale now: let it reload
     held = session.identity_map.get(session.identity_key(AuditHead, (1,)))  # type: ignore[arg-type]
@@ -285,6 +459,7 @@ class AuditBatch:
         payload: Any = None,
         recorded_at: datetime | None = None,
         payload_checked: bool = False,
+        rows: Iterable[tuple[str, Any]] | None = None,
     ) -> None:
         self.pending.append(
             prepare_entry(
@@ -294,6 +469,7 @@ class AuditBatch:
                 payload=payload,
                 recorded_at=recorded_at,
                 payload_checked=payload_checked,
+                rows=rows,
             )
         )
 
@@ -311,15 +487,17 @@ def append(
     subject: Mapping[str, Any] | None = None,
     payload: Any = None,
     recorded_at: datetime | None = None,
+    rows: Iterable[tuple[str, Any]] | None = None,
 ) -> AuditEntry:
     """Append one entry in the session's transaction and return it (flushed, not committed).
 
     Holds the audit head lock until the transaction ends: commit soon. The same code path as
-    :func:`append_many` (a batch of one).
+    :func:`append_many` (a batch of one). ``rows``: see :func:`prepare_entry`.
     """
     entry = prepare_entry(
-        event_type, actor=actor, subject=subject, payload=payload, recorded_at=recorded_at
-    )
+        event_type, actor=actor, subject=subject, payload=payload, recorded_at=recorded_at,
+        rows=rows,
+    )  # fmt: skip
     (seq,) = append_many(session, [entry])
     row = session.get(AuditEntry, seq)
     assert row is not None
@@ -339,42 +517,23 @@ def list_entries(
 # --------------------------------------------------------------------------- tree heads
 
 
-@dataclass(frozen=True)
-class TreeHead:
-    """A Merkle tree head: the root over the first ``tree_size`` entries."""
-
+class _HeadLike(Protocol):
     tree_size: int
     root_hash: str
-    created_at: datetime | None = None
-    signature: str | None = None
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["created_at"] = utc_iso(self.created_at) if self.created_at else None
-        return canonical_json(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> TreeHead:
-        data = json.loads(text)
-        created = data.get("created_at")
-        return cls(
-            tree_size=int(data["tree_size"]),
-            root_hash=str(data["root_hash"]),
-            created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-            signature=data.get("signature"),
-        )
 
 
-def audit_key_from_env() -> bytes | None:
-    """The checkpoint signing key (``SECURECOMM_AUDIT_KEY``, UTF-8), or None."""
-    key = os.environ.get(ENV_AUDIT_KEY, "")
-    return key.encode("utf-8") if key else None
-
-
-def sign_tree_head(key: bytes, tree_size: int, root_hash: str, created_at: datetime) -> str:
-    """HMAC-SHA256 over ``securecomm-audit-tree-head/1``, size, root and time (hex)."""
-    message = f"securecomm-audit-tree-head/1\n{tree_size}\n{root_hash}\n{utc_iso(created_at)}"
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+def head_of(cp: AuditCheckpoint) -> treeheads.SignedTreeHead:
+    """The head document of a stored checkpoint (with the public key, when it is the
+    configured one)."""
+    public = treeheads.settings().public_key
+    pub_b64 = None
+    if public is not None and cp.key_id == treeheads.key_id(public):
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        pub_b64 = base64.b64encode(raw).decode("ascii")
+    return treeheads.SignedTreeHead(
+        cp.tree_size, cp.root_hash, treeheads.timestamp_ms(cp.created_at), cp.signature,
+        cp.key_id, pub_b64,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- verification
@@ -464,13 +623,14 @@ def _begin_snapshot(session: Session) -> None:
 def verify(
     session: Session,
     *,
-    key: bytes | None = None,
-    trusted_heads: Iterable[TreeHead] = (),
+    key: Ed25519PublicKey | None = None,
+    trusted_heads: Iterable[_HeadLike] = (),
 ) -> VerifyReport:
     """Check the whole log; see the module docstring. Never modifies anything.
 
-    ``key``: check the checkpoints' HMAC signatures (each must be signed). ``trusted_heads``:
-    tree heads kept outside the database; each must still match the log.
+    ``key``: check the checkpoints' Ed25519 signatures with this public key (each must be
+    signed by it). ``trusted_heads``: tree heads kept outside the database (anything with
+    ``tree_size`` and ``root_hash``); each must still match the log.
     Give a fresh session: it is then read in one consistent snapshot.
     """
     _begin_snapshot(session)
@@ -489,12 +649,16 @@ def verify(
         label = f"checkpoint of {cp.tree_size} entries taken {utc_iso(cp.created_at)}"
         heads.append(_Head(cp.tree_size, cp.root_hash, label, cp.signature, cp.created_at, True))
         if key is not None:
-            expected = sign_tree_head(key, cp.tree_size, cp.root_hash, cp.created_at)
             if cp.signature is None:
                 problems.append(Problem(None, "checkpoint_signature", f"{label} is unsigned"))
-            elif not hmac.compare_digest(cp.signature, expected):
+            elif not head_of(cp).verify_signature(key):
                 problems.append(
-                    Problem(None, "checkpoint_signature", f"{label}: signature does not verify")
+                    Problem(
+                        None,
+                        "checkpoint_signature",
+                        f"{label}: the signature does not verify with key "
+                        f"{treeheads.key_id(key)[:16]}…",
+                    )
                 )
     for th in trusted_heads:
         heads.append(_Head(th.tree_size, th.root_hash, f"trusted tree head of {th.tree_size}"))
@@ -613,6 +777,28 @@ def verify(
                     f"the audit head's last hash does not match entry {head_size}",
                 )
             )
+    if (
+        head is not None
+        and head.frontier
+        and compact.size == head_size
+        and not any(p.kind in ("truncated", "gap") for p in problems)
+    ):
+        try:
+            stored = json.loads(head.frontier)
+            stale = stored.get("size") == head_size and stored.get("peaks") != [
+                p.hex() for p in compact.peaks
+            ]
+        except (ValueError, AttributeError):
+            stale = True
+        if stale:
+            problems.append(
+                Problem(
+                    None,
+                    "frontier_mismatch",
+                    "the Merkle compact range kept in the audit head does not match the "
+                    "entries: the head row was altered (tree heads would be taken wrong)",
+                )
+            )
     beyond = session.scalar(
         select(func.min(AuditEntry.seq)).where(
             AuditEntry.seq > select(AuditHead.size).where(AuditHead.id == 1).scalar_subquery()
@@ -644,16 +830,21 @@ def verify(
 
 
 def checkpoint(
-    session: Session, *, key: bytes | None = None, now: datetime | None = None
+    session: Session,
+    *,
+    key: Ed25519PrivateKey | None = None,
+    now: datetime | None = None,
+    witness_dir: Any = None,
 ) -> AuditCheckpoint:
     """Verify the log, then store (or return the existing) tree head at its current size.
 
     Refuses (:class:`AuditError`) to checkpoint a log that fails :func:`verify`. Signed with
-    ``key`` (HMAC-SHA256) when given.
+    ``key`` (Ed25519) when given; written to ``witness_dir`` after commit when given. Restarts
+    the automatic checkpoint clock.
     """
     if not session.in_transaction():
         session.connection()  # SQLite: BEGIN IMMEDIATE before reading, since we then write
-    report = verify(session, key=key)
+    report = verify(session, key=key.public_key() if key is not None else None)
     if not report.ok:
         raise AuditError(f"refusing to checkpoint: {report.summary()}")
     existing = session.scalar(
@@ -661,18 +852,24 @@ def checkpoint(
     )
     if existing is not None:
         return existing
-    created_at = (now or datetime.now(UTC)).astimezone(UTC)
-    cp = AuditCheckpoint(
-        tree_size=report.entries,
-        root_hash=report.root_hash,
-        created_at=created_at,
-        signature=(
-            sign_tree_head(key, report.entries, report.root_hash, created_at) if key else None
-        ),
+    head = _lock_head_row(session)
+    compact = _compact_range(session, head.size, None)  # recomputed: verify just read them
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    cp = _store_head(session, compact, when, key, witness_dir)
+    head_t = AuditHead.__table__
+    session.execute(
+        update(head_t)
+        .where(head_t.c.id == 1)
+        .values(checkpoint_size=cp.tree_size, checkpoint_at=when)
     )
-    session.add(cp)
-    session.flush()
     return cp
+
+
+def current_head(session: Session) -> AuditCheckpoint | None:
+    """The newest stored tree head, or None."""
+    return session.scalar(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+    )
 
 
 # --------------------------------------------------------------------------- proofs

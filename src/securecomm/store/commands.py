@@ -79,67 +79,251 @@ def db_current(url: UrlOpt = None) -> None:
     out.print(f"{display_url(engine.url)}: revision [bold]{current or '(none)'}[/] {state}")
 
 
+def _settings():
+    from .treeheads import AuditConfigError, settings
+
+    try:
+        return settings()
+    except AuditConfigError as exc:
+        fail(str(exc))
+
+
+def _read_heads(paths: list[Path], option: str, *, lines: bool):
+    """Heads from files: one JSON document per file (``--since``) or one per line
+    (``--trusted``)."""
+    from .treeheads import SignedTreeHead
+
+    heads = []
+    files: list[Path] = []
+    for path in paths:
+        # a witness directory: every head it holds
+        files += sorted(path.glob("tree-head-*.json")) if path.is_dir() else [path]
+    if paths and not files:
+        fail(f"{option}: no tree-head-*.json in {', '.join(map(str, paths))}")
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"{option} {path}: {exc.strerror}")
+        try:
+            if lines:
+                heads += [
+                    SignedTreeHead.from_json(line, f"{option} {path} line {n}")
+                    for n, line in enumerate(text.splitlines(), 1)
+                    if line.strip()
+                ]
+            else:
+                heads.append(SignedTreeHead.from_json(text, f"{option} {path}"))
+        except ValueError as exc:
+            fail(str(exc))
+    return heads
+
+
 @audit_app.command("verify")
 def audit_verify(
     url: UrlOpt = None,
+    data: Annotated[
+        bool,
+        typer.Option(
+            "--data",
+            help="Also recompute every audited row (decisions, officer actions, detainers, "
+            "notices, case facts, users ...) against the state the log records.",
+        ),
+    ] = False,
+    since: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--since",
+            help="A tree head kept outside the database (from `audit head --out`), or a "
+            "witness directory of them: check each signature and that the log extends each "
+            "(RFC 6962 consistency proof from the newest). Repeatable.",
+        ),
+    ] = None,
     trusted: Annotated[
         Path | None,
+        typer.Option(help="Tree heads kept outside the database, one JSON object per line."),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
         typer.Option(
-            help="Tree heads kept outside the database (JSON lines from "
-            "`securecomm audit checkpoint --json`); each must still match."
+            "--public-key",
+            help="The log's Ed25519 public key (PEM) heads must be signed by "
+            "(default: $SECURECOMM_AUDIT_PUBLIC_KEY or the signing key's).",
         ),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Verify the audit log: hashes, chain, sequence, head and checkpoints. Exit 1 if tampered.
-
-    Checkpoint signatures are checked when SECURECOMM_AUDIT_KEY is set.
+    """Verify the audit log: hashes, chain, sequence, head and signed tree heads; with
+    --data every audited row; with --since a head kept elsewhere. Exit 1 if anything fails.
     """
-    from .audit import TreeHead, audit_key_from_env, verify
+    from .audit import verify
+    from .dataverify import verify_data, verify_since
     from .db import session_factory
+    from .errors import AuditError
+    from .treeheads import AuditConfigError, load_public_key
 
-    heads = []
-    if trusted is not None:
+    heads = _read_heads(list(since or []), "--since", lines=False)
+    trusted_heads = _read_heads([trusted], "--trusted", lines=True) if trusted else []
+    key = _settings().public_key
+    if public_key is not None:
         try:
-            lines = trusted.read_text(encoding="utf-8").splitlines()
-            heads = [TreeHead.from_json(line) for line in lines if line.strip()]
-        except (OSError, ValueError, KeyError) as exc:
-            fail(f"--trusted: {exc}")
+            key = load_public_key(str(public_key), "--public-key")
+        except AuditConfigError as exc:
+            fail(str(exc))
     engine = _engine(url, require_head=True)
     try:
         with session_factory(engine)() as session:
-            report = verify(session, key=audit_key_from_env(), trusted_heads=heads)
+            report = verify(session, key=key, trusted_heads=[*trusted_heads, *heads])
+            data_report = verify_data(session) if data else None
+            newest = max(heads, key=lambda h: h.tree_size) if heads else None
+            head_reports = [
+                verify_since(session, h, public_key=key, prove=h is newest) for h in heads
+            ]
+    except AuditError as exc:  # the log's own text: sizes and hashes, never row contents
+        fail(str(exc), 1)
     finally:
         engine.dispose()
+    ok = report.ok and (data_report is None or data_report.ok) and all(h.ok for h in head_reports)
     if fmt is not Format.table:
-        problems = [
-            {"seq": p.seq, "kind": p.kind, "detail": p.detail}
-            for p in report.problems
-        ]
+        log_problems = [{"seq": p.seq, "kind": p.kind, "detail": p.detail} for p in report.problems]
         if fmt is Format.json:
-            emit_document({
-                "ok": report.ok, "summary": report.summary(), "entries": report.entries,
-                "head_size": report.head_size, "root_hash": report.root_hash,
-                "checkpoints_checked": report.checkpoints_checked,
-                "trusted_heads_checked": report.trusted_heads_checked,
-                "signatures_checked": report.signatures_checked, "problems": problems,
-            })  # fmt: skip
-        else:
-            emit_rows(problems, [Col("seq"), Col("kind"), Col("detail")], fmt)
-        if not report.ok:
+            emit_document(
+                {
+                    "ok": ok,
+                    "log": {
+                        "ok": report.ok,
+                        "summary": report.summary(),
+                        "entries": report.entries,
+                        "head_size": report.head_size,
+                        "root_hash": report.root_hash,
+                        "checkpoints_checked": report.checkpoints_checked,
+                        "trusted_heads_checked": report.trusted_heads_checked,
+                        "signatures_checked": report.signatures_checked,
+                        "problems": log_problems,
+                    },
+                    "data": data_report.to_dict() if data_report is not None else None,
+                    "since": [h.to_dict() for h in head_reports],
+                }
+            )
+        else:  # one row per finding, whatever checked it
+            rows = [
+                {"check": "log", "table": None, "id": p["seq"], "kind": p["kind"],
+                 "detail": p["detail"]}
+                for p in log_problems
+            ] + [
+                {"check": "data", "table": p.table, "id": p.key, "kind": p.kind,
+                 "detail": p.detail}
+                for p in (data_report.problems if data_report is not None else [])
+            ] + [
+                {"check": "since", "table": None, "id": h.head.tree_size, "kind": "head",
+                 "detail": problem}
+                for h in head_reports
+                for problem in h.problems
+            ]  # fmt: skip
+            emit_rows(
+                rows,
+                [Col("check"), Col("table"), Col("id"), Col("kind"), Col("detail")],
+                fmt,
+            )
+        if not ok:
             raise typer.Exit(1)
         return
     if report.ok:
         out.print(f"[green]OK[/]: {report.summary()}")
         if report.trusted_heads_checked:
             out.print(f"{report.trusted_heads_checked} trusted tree head(s) consistent")
-        return
-    err.print(f"[bold red]{report.summary()}[/]")
-    for problem in report.problems[:20]:
-        err.print(f"  - {problem}")
-    if len(report.problems) > 20:
-        err.print(f"  … and {len(report.problems) - 20} more")
-    raise typer.Exit(1)
+        if not heads and not trusted_heads:
+            out.print(
+                "note: no tree head kept outside the database was given (--since): a rewrite "
+                "of the whole log, or a truncation with the head row fixed, cannot be seen "
+                "from inside it"
+            )
+    else:
+        err.print(f"[bold red]{report.summary()}[/]")
+        for problem in report.problems[:20]:
+            err.print(f"  - {problem}")
+        if len(report.problems) > 20:
+            err.print(f"  … and {len(report.problems) - 20} more")
+    for h in head_reports:
+        if h.ok:
+            out.print(f"[green]OK[/]: {h.summary()}")
+        else:
+            err.print(f"[bold red]TAMPERED[/]: {h.summary()}")
+    if data_report is not None:
+        if not report.ok:
+            err.print("(the row states below come from a log that fails verification)")
+        if data_report.ok:
+            out.print(f"[green]OK[/]: {data_report.summary()}")
+        else:
+            err.print(f"[bold red]{data_report.summary()}[/]")
+            for problem in data_report.problems[:50]:
+                err.print(f"  - {problem}")
+            if len(data_report.problems) > 50:
+                err.print(f"  … and {len(data_report.problems) - 50} more (--format json)")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _take_head(url: str | None, witness_dir: Path | None = None):
+    """Verify the log and store (or find) a tree head at its current size -> its document."""
+    from .audit import checkpoint, head_of
+    from .db import session_factory
+    from .errors import AuditError
+
+    st = _settings()
+    engine = _engine(url, require_head=True)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            try:
+                cp = checkpoint(
+                    session, key=st.signing_key, witness_dir=witness_dir or st.witness_dir
+                )
+            except AuditError as exc:
+                err.print(f"[bold red]{exc}[/]")
+                raise typer.Exit(1) from None
+            head = head_of(cp)
+    finally:
+        engine.dispose()
+    return head
+
+
+@audit_app.command("head")
+def audit_head(
+    url: UrlOpt = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the head (JSON) to this file, to keep elsewhere."),
+    ] = None,
+    witness_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness-dir",
+            help="Also write it there as tree-head-<size>.json (default: "
+            "$SECURECOMM_AUDIT_WITNESS_DIR, where automatic heads go).",
+        ),
+    ] = None,
+) -> None:
+    """Verify the log and print its signed tree head (taking one at the current size if none
+    exists): size, Merkle root, time, Ed25519 signature, key id. Keep it outside the database
+    and pass it to `audit verify --since` later. Signed when SECURECOMM_AUDIT_SIGNING_KEY is set.
+    """
+    if witness_dir is not None and witness_dir.exists() and not witness_dir.is_dir():
+        fail(f"--witness-dir: {witness_dir} is not a directory")
+    head = _take_head(url, witness_dir)
+    if witness_dir is not None:  # an existing head is not re-exported by checkpoint()
+        from .treeheads import write_witness
+
+        try:
+            write_witness(witness_dir, head)
+        except OSError as exc:
+            fail(f"--witness-dir {witness_dir}: {exc.strerror}")
+    text = head.to_json()
+    if out_path is not None:
+        try:
+            out_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"--out {out_path}: {exc.strerror}")
+    typer.echo(text, nl=False)
 
 
 @audit_app.command("checkpoint")
@@ -149,31 +333,37 @@ def audit_checkpoint(
         bool, typer.Option("--json", help="Print the tree head as one JSON line (to publish).")
     ] = False,
 ) -> None:
-    """Verify the log, then record a tree head (size, Merkle root, time) as a checkpoint.
+    """Verify the log, then record a tree head (size, Merkle root, time; Ed25519-signed when
+    SECURECOMM_AUDIT_SIGNING_KEY is set). One JSON line with --json, for `verify --trusted`."""
+    import json
 
-    Signed (HMAC-SHA256) when SECURECOMM_AUDIT_KEY is set. Keep a copy outside the database
-    and pass it to `audit verify --trusted` later.
-    """
-    from .audit import TreeHead, audit_key_from_env, checkpoint
-    from .db import session_factory
-    from .errors import AuditError
-
-    engine = _engine(url, require_head=True)
-    try:
-        with session_factory(engine)() as session, session.begin():
-            try:
-                cp = checkpoint(session, key=audit_key_from_env())
-            except AuditError as exc:
-                err.print(f"[bold red]{exc}[/]")
-                raise typer.Exit(1) from None
-            head = TreeHead(cp.tree_size, cp.root_hash, cp.created_at, cp.signature)
-    finally:
-        engine.dispose()
+    head = _take_head(url)
     if as_json:
-        typer.echo(head.to_json())
+        typer.echo(json.dumps(head.to_dict(), sort_keys=True))
     else:
         signed = "signed" if head.signature else "unsigned"
         out.print(
             f"checkpoint: {head.tree_size} entries, root [bold]{head.root_hash}[/], "
-            f"{head.created_at.isoformat() if head.created_at else ''} ({signed})"
+            f"{head.created_at.isoformat()} ({signed})"
         )
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out_path: Annotated[
+        Path,
+        typer.Option("--out", help="Private key file to create (PEM, mode 0600); PATH.pub too."),
+    ],
+) -> None:
+    """Create an Ed25519 key for signing tree heads. Keep the private key out of the
+    repository and the database host's backups; publish PATH.pub to those who keep heads."""
+    from .treeheads import AuditConfigError, generate_key
+
+    try:
+        private, public, kid = generate_key(out_path)
+    except AuditConfigError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {out_path}: {exc.strerror}")
+    out.print(f"private key: {private} (mode 600)\npublic key:  {public}\nkey id:      {kid}")
+    out.print(f"use it: export SECURECOMM_AUDIT_SIGNING_KEY={private}")

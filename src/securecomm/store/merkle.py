@@ -64,6 +64,23 @@ class CompactRange:
         self._peaks.append(node)
         self.size += 1
 
+    @classmethod
+    def from_peaks(cls, size: int, peaks: Sequence[bytes]) -> CompactRange:
+        """A compact range restored from :attr:`peaks` (one per set bit of ``size``)."""
+        if size < 0 or len(peaks) != bin(size).count("1"):
+            raise ValueError(f"{len(peaks)} peaks do not describe a tree of {size} leaves")
+        if any(len(p) != 32 for p in peaks):
+            raise ValueError("a peak is a 32-byte hash")
+        compact = cls()
+        compact._peaks = list(peaks)
+        compact.size = size
+        return compact
+
+    @property
+    def peaks(self) -> tuple[bytes, ...]:
+        """The perfect subtrees' roots, largest first (what :meth:`from_peaks` takes)."""
+        return tuple(self._peaks)
+
     def root(self) -> bytes:
         """The RFC 6962 root of the leaves so far: the peaks folded from the right."""
         if not self._peaks:

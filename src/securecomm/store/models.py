@@ -946,6 +946,9 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(HASH_HEX))
     entry_hash: Mapped[str] = mapped_column(String(HASH_HEX), unique=True)
+    #: (0005) canonical JSON list of the row states this entry produced (see
+    #: :mod:`securecomm.store.rowstate`); hashed with the entry when not NULL
+    rows: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditHead(Base):
@@ -959,15 +962,23 @@ class AuditHead(Base):
     size: Mapped[int] = mapped_column(BigId)
     last_hash: Mapped[str] = mapped_column(String(HASH_HEX))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: (0005) the Merkle compact range of the log (JSON: size and peak hashes), so a tree
+    #: head is computed at append time in O(log n); rebuilt from the entries when stale
+    frontier: Mapped[str | None] = mapped_column(Text)
+    #: (0005) size and time of the last tree head taken (the automatic checkpoint clock)
+    checkpoint_size: Mapped[int | None] = mapped_column(BigId)
+    checkpoint_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
 
 class AuditCheckpoint(Base):
     """A tree head: the RFC 6962 Merkle root over the first ``tree_size`` entry hashes, when
-    it was taken, and (if a key is configured) an HMAC-SHA256 ``signature``. Verification
-    recomputes every checkpoint: the log may only have grown since.
-    Written by :func:`securecomm.store.audit.checkpoint`.
+    it was taken (to the millisecond), and (if a key is configured) an Ed25519 ``signature``
+    (base64) over the RFC 6962 TreeHeadSignature by the key ``key_id`` (0005; see
+    :mod:`securecomm.store.treeheads`). Verification recomputes every checkpoint: the log may
+    only have grown since. Written by :mod:`securecomm.store.audit` (automatically every N
+    entries / M minutes, and by ``securecomm audit head``).
     """
 
     __tablename__ = "audit_checkpoints"
@@ -976,7 +987,8 @@ class AuditCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(BigId, unique=True)
     root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
-    signature: Mapped[str | None] = mapped_column(String(HASH_HEX))
+    signature: Mapped[str | None] = mapped_column(String(128))
+    key_id: Mapped[str | None] = mapped_column(String(HASH_HEX))
 
 
 # --------------------------------------------------------------------------- users (0005)

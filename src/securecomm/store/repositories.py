@@ -757,6 +757,7 @@ def record_case_facts(
             "case.fact_recorded",
             actor=row["recorded_by"],
             subject={"case_id": row["case_id"], "case_fact_id": fact_id},
+            rows=[("case_facts", fact_id)],
             payload={
                 "fact": row["fact"],
                 "value": row["value"],
@@ -984,6 +985,7 @@ def add_detainer_event(
         f"detainer.{event_type.value}",
         actor=actor,
         subject={"case_id": detainer.case_id, "detainer_id": detainer_id, "event_id": event.id},
+        rows=[("detainers", detainer_id), ("detainer_events", event.id)],
         payload={
             "occurred_at": occurred_at.isoformat(),
             "state": detainer.state.value,
@@ -1100,13 +1102,25 @@ def create_notice(
     return row, created
 
 
-def mark_notice_delivered(session: Session, notice_id: int, at: datetime) -> Notice:
+def mark_notice_delivered(
+    session: Session, notice_id: int, at: datetime, *, actor: str = "notifier"
+) -> Notice:
+    """Record when a notice was delivered (once; audited ``notice.delivered``)."""
+    check_text("actor", actor, min_length=1, max_length=ACTOR_MAX)
     row = session.get(Notice, notice_id)
     if row is None:
         raise NotFoundError(f"notice {notice_id} does not exist")
     if row.delivered_at is None:
         row.delivered_at = _aware("at", at)
         session.flush()
+        audit.append(
+            session,
+            "notice.delivered",
+            actor=actor,
+            subject={"case_id": row.case_id, "notice_id": row.id, "ori": row.ori},
+            payload={"delivered_at": row.delivered_at.isoformat()},
+            rows=[("notices", row.id)],
+        )
     return row
 
 
@@ -1326,6 +1340,7 @@ def record_decisions(
             "decision.recorded",
             actor=actor,
             subject={"case_id": item.case_id, "decision_id": decision_id},
+            rows=[("decisions", decision_id)],
             payload={
                 "policy": d.policy,
                 "policy_version": d.policy_version,
@@ -1411,6 +1426,7 @@ def record_officer_actions(
                 "officer_action_id": action_id,
                 "decision_id": item.decision_id,
             },
+            rows=[("officer_actions", action_id)],
             payload={
                 "chosen_action": chosen.value if chosen else None,
                 "reason": item.reason,
@@ -1540,6 +1556,7 @@ def issue_detainers(
             "detainer.issued",
             actor=item.actor,
             subject={"case_id": item.case_id, "detainer_id": detainer_id, "event_id": event_id},
+            rows=[("detainers", detainer_id), ("detainer_events", event_id)],
             payload=_event_payload(issued_at, state, None, None, details),
             payload_checked=True,  # its parts were checked above
         )
@@ -1627,6 +1644,7 @@ def create_notices(
             "notice.created",
             actor=item.actor,
             subject={"case_id": item.case_id, "notice_id": nid, "ori": item.ori},
+            rows=[("notices", nid)],
             payload={
                 "kind": kind.value,
                 "idempotency_key": item.idempotency_key,

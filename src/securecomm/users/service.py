@@ -41,6 +41,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -202,13 +203,21 @@ def _distinct(values: Iterable[object], field: str) -> list[str]:
     return seen
 
 
-def _audit_user(session: Session, event: str, user: User, actor: str, **payload: object) -> None:
+def _audit_user(
+    session: Session,
+    event: str,
+    user: User,
+    actor: str,
+    scope: Sequence[tuple[str, Any]] = (),
+    **payload: object,
+) -> None:
     audit.append(
         session,
         f"user.{event}",
         actor=actor,
         subject={"user_id": user.id},
         payload={"name": user.name, "role": user.role, **payload},
+        rows=[("users", user.id), *scope],
     )
 
 
@@ -289,6 +298,8 @@ def add_user(
         "added",
         user,
         actor,
+        [("user_jurisdictions", (user.id, o)) for o in oris]
+        + [("user_areas", (user.id, c)) for c in codes],
         jurisdictions=sorted(oris),
         areas=sorted(codes),
         password_set=password_hash is not None,

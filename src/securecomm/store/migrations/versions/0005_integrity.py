@@ -7,7 +7,15 @@ Users
     password hash; SHA-256 of the API key; disabled_at), ``user_jurisdictions`` (user -> ORI,
     foreign key to ``jurisdictions``) and ``user_areas`` (user -> ICE area of responsibility).
 
-The downgrade drops them; it refuses while users exist (0004 has nowhere to keep them).
+Audit log (see ``store/audit.py``, ``store/rowstate.py``, ``store/treeheads.py``)
+    ``audit_log.rows``: the row states an entry produced (hashed with the entry when set);
+    ``audit_head.frontier`` / ``checkpoint_size`` / ``checkpoint_at``: the Merkle compact
+    range and the automatic tree-head clock; ``audit_checkpoints.signature`` widened to hold an
+    Ed25519 signature (base64) and ``key_id`` added. The HMAC-SHA256 signatures of earlier
+    checkpoints cannot be checked with an Ed25519 key and are cleared (the heads stay).
+
+The downgrade drops the users tables (refusing while users exist: 0004 has nowhere to keep
+them) and the new columns (refusing while an entry carries row states).
 
 Revision ID: 0005
 Revises: 0004
@@ -76,14 +84,50 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "area", name=op.f("pk_user_areas")),
     )
 
+    op.add_column("audit_log", sa.Column("rows", sa.Text(), nullable=True))
+    op.add_column("audit_head", sa.Column("frontier", sa.Text(), nullable=True))
+    op.add_column("audit_head", sa.Column("checkpoint_size", BIGID, nullable=True))
+    op.add_column("audit_head", sa.Column("checkpoint_at", TIMESTAMP, nullable=True))
+    op.execute("UPDATE audit_checkpoints SET signature = NULL")
+    with op.batch_alter_table("audit_checkpoints") as batch:
+        batch.alter_column(
+            "signature",
+            existing_type=sa.String(length=64),
+            type_=sa.String(length=128),
+            existing_nullable=True,
+        )
+        batch.add_column(sa.Column("key_id", sa.String(length=64), nullable=True))
+
 
 def downgrade() -> None:
-    rows = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM users")).scalar() or 0
-    if rows:
+    bind = op.get_bind()
+    users = bind.execute(sa.text("SELECT COUNT(*) FROM users")).scalar() or 0
+    if users:
         raise RuntimeError(
-            f"migration 0005 downgrade: users holds {rows} user(s) that 0004 has no table "
+            f"migration 0005 downgrade: users holds {users} user(s) that 0004 has no table "
             "for; export and delete them first"
         )
+    logged = bind.execute(sa.text("SELECT COUNT(*) FROM audit_log WHERE rows IS NOT NULL")).scalar()
+    if logged:
+        raise RuntimeError(
+            f"migration 0005 downgrade: {logged} audit entries carry row states that 0004 "
+            "cannot hash; the log would no longer verify"
+        )
+    op.execute("UPDATE audit_checkpoints SET signature = NULL")
+    with op.batch_alter_table("audit_checkpoints") as batch:
+        batch.drop_column("key_id")
+        batch.alter_column(
+            "signature",
+            existing_type=sa.String(length=128),
+            type_=sa.String(length=64),
+            existing_nullable=True,
+        )
+    with op.batch_alter_table("audit_head") as batch:
+        batch.drop_column("checkpoint_at")
+        batch.drop_column("checkpoint_size")
+        batch.drop_column("frontier")
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("rows")
     op.drop_table("user_areas")
     op.drop_table("user_jurisdictions")
     op.drop_table("users")
