@@ -107,6 +107,10 @@ def _body(route: APIRoute, method: str, values: dict[str, str]) -> dict:
         return {"data": {"disposition": "convicted", "at": "not a time"}}
     if op == "form.booking":
         return {"data": {"booking": json.dumps({"format": "booking/1", "ori": values["ori"]})}}
+    if op == "form.add_user":
+        return {"data": {"name": "matrix.user", "role": "no-such-role", "password": "x" * 12}}
+    if op == "form.disable_user":
+        return {"data": {"name": "no.such.user"}}
     if op in ("auth.login",):
         return {"data": {"username": "nobody", "password": "x"}}
     return {}

@@ -295,3 +295,26 @@ def test_password_guessing_is_throttled(site):
     # another user is not locked out by it
     r = c.post("/api/v1/auth/token", data={"username": "officer.demo", "password": site.password})
     assert r.status_code == 200
+
+
+def test_admin_adds_and_disables_a_user_in_the_browser_forms(site):
+    c = site.client()
+    login(c, "admin.demo", site.password)
+    csrf = csrf_of(c.get("/admin").text)
+    r = c.post("/admin/users", data={"name": "police.new", "role": "lea", "jurisdictions": site.demo.ori,
+                                     "password": "a-long-password", "csrf_token": csrf},
+               follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert token(site.client(), "police.new", "a-long-password")
+    r = c.post("/admin/users", data={"name": "police.bad", "role": "lea", "jurisdictions": "XX9999999",
+                                     "password": "a-long-password", "csrf_token": csrf})  # fmt: skip
+    assert r.status_code == 422 and "jurisdictions" in r.text
+    r = c.post("/admin/users/disable", data={"name": "police.new"}, follow_redirects=False)
+    assert r.status_code == 403  # no CSRF token
+    r = c.post("/admin/users/disable", data={"name": "police.new", "csrf_token": csrf},
+               follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    r = site.client().post(
+        "/api/v1/auth/token", data={"username": "police.new", "password": "a-long-password"}
+    )
+    assert r.status_code == 401

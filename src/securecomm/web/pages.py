@@ -396,13 +396,66 @@ def approve_form(
 
 
 @router.get("/admin", operation_id="page.admin")
-def admin_page(request: Request):
+def admin_page(request: Request, done: str | None = None):
     svc = _svc(request)
     with svc.read_session() as s:
         caller = svc.caller(request, s)
         users = svc.users.list_users(s)
         jurisdictions = queries.list_jurisdictions(s)
-    return render(request, "admin.html", caller, users=users, jurisdictions=jurisdictions)
+    return render(request, "admin.html", caller, users=users, jurisdictions=jurisdictions,
+                  roles=svc.users.ROLES, done=done)  # fmt: skip
+
+
+def _user_error(exc: Exception) -> HTTPException:
+    # the users registry names the field first ("role: ..."), never a secret
+    field, _, message = str(exc).partition(": ")
+    return HTTPException(422, detail={"field": field if message else None,
+                                      "message": message or str(exc)})  # fmt: skip
+
+
+def _list(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (text or "").replace(",", " ").split() if p.strip())
+
+
+@router.post("/admin/users", operation_id="form.add_user")
+def add_user_form(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    role: Annotated[str, Form(max_length=40)],
+    password: Annotated[str, Form(max_length=1024)],
+    jurisdictions: Annotated[str | None, Form(max_length=2000)] = None,
+    areas: Annotated[str | None, Form(max_length=2000)] = None,
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    """An administrator adds a user (the registry checks the name, role and scope; the
+    administrator is the actor of the audit entry)."""
+    svc = _svc(request)
+    caller = request.state.caller
+    _check(caller, csrf_token)
+    try:
+        with svc.session() as s:
+            svc.users.add_user(s, name, role, jurisdictions=_list(jurisdictions),
+                               areas=_list(areas), password=password, actor=caller.name)  # fmt: skip
+    except svc.users.UserError as exc:
+        raise _user_error(exc) from None
+    return RedirectResponse("/admin?done=added", status_code=303)
+
+
+@router.post("/admin/users/disable", operation_id="form.disable_user")
+def disable_user_form(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    svc = _svc(request)
+    caller = request.state.caller
+    _check(caller, csrf_token)
+    try:
+        with svc.session() as s:
+            svc.users.disable_user(s, name, actor=caller.name)
+    except svc.users.UserError as exc:
+        raise _user_error(exc) from None
+    return RedirectResponse("/admin?done=disabled", status_code=303)
 
 
 # --------------------------------------------------------------------------- public
