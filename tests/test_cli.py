@@ -94,7 +94,7 @@ def test_decide_with_variant_file():
     assert result.exit_code == 0, result.stderr
     ds = decisions(result.stdout)
     assert ds[0].policy == "tfsc-2011-recent-entry-5y"
-    assert ds[0].policy_version.startswith("1.0.0+")
+    assert ds[0].policy_version.startswith("2.0.0+")
     assert not any(d.action.value == "conditional_detainer" for d in ds)
 
 

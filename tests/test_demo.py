@@ -108,3 +108,14 @@ def test_last_complete_quarter(month, quarter):
     import datetime as dt
 
     assert _last_quarter(dt.date.fromisoformat(month)) == quarter
+
+
+def test_demo_holds_the_oversight_report(demo):
+    """The oversight report of the pipeline run's last month is written and linked (issue 11)."""
+    out, result, _stages = demo
+    page = result.paths["oversight_html"]
+    assert page.endswith(".html") and (out / "oversight").is_dir()
+    html = (out / "index.html").read_text()
+    assert "oversight/oversight-" in html
+    report = (out / "oversight" / page.rsplit("/", 1)[-1]).read_text()
+    assert "Oversight report" in report and "8 CFR 287.7(d)" in report

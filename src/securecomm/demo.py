@@ -105,6 +105,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
     done("comparison")
     if config.pipeline_sample:
         _pipeline(config, out, result, _pipeline_rows(out / "nation.parquet"), progress)
+        _oversight(out, result)  # oversight: the monthly report of the pipeline's store
     done("pipeline")
     _report(out, result, outcomes[config.policy])
     done("report")
@@ -315,6 +316,29 @@ def _pipeline(
     )
 
 
+# --------------------------------------------------------------------------- oversight
+
+
+def _oversight(out: Path, result: DemoResult) -> None:
+    """The monthly oversight report (II rec. 3, IV rec. 5) of the pipeline sample's last
+    month, from its store, small cells protected (``securecomm oversight report``)."""
+    from .oversight.adherence import monthly_report
+    from .oversight.render import write_adherence
+    from .store.db import make_engine, session_factory
+
+    months = result.pipeline.get("months")
+    if not months:
+        return
+    engine = make_engine(f"sqlite:///{result.paths['pipeline_db']}")
+    try:
+        with session_factory(engine)() as session:
+            report = monthly_report(session, months[1][:7])
+    finally:
+        engine.dispose()
+    paths = write_adherence(report.protected(), out / "oversight")
+    result.paths["oversight_html"] = str(paths["html"])
+
+
 def _report(out: Path, result: DemoResult, source: Path) -> None:
     from .stats.render import render
 
@@ -354,6 +378,8 @@ def _links(out: Path, result: DemoResult) -> list[dict[str, str]]:
         "comparison_html": "Policy comparison (HTML)",
         "comparison_csv": "Policy comparison (CSV)",
         "pipeline_monthly_csv": "Monthly statistics of the pipeline run, from the store (CSV)",
+        "oversight_html": "Oversight report: overrides, supervisor review, holds past the "
+        "limit (pipeline run, last month, HTML)",
     }
     return [
         {"label": label, "href": str(Path(result.paths[key]).relative_to(out))}

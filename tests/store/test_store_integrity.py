@@ -433,6 +433,50 @@ def test_heads_are_taken_automatically_after_m_minutes(db, seed, key, monkeypatc
         assert list(s.scalars(select(AuditCheckpoint.tree_size))) == [2]
 
 
+def test_unsigned_heads_are_counted_signed_ones_must_verify(db, seed, key):
+    with db.session() as s, s.begin():
+        audit.append(s, "test.event", actor="tester")
+        audit.checkpoint(s)  # before a key was configured: unsigned
+        audit.append(s, "test.event", actor="tester")
+        audit.checkpoint(s, key=key)
+    with db.session() as s:
+        report = audit.verify(s, key=key.public_key())
+    assert report.ok and report.unsigned_checkpoints == 1
+    assert "(1 signature(s) verified, 1 unsigned)" in report.summary()
+    _exec(db, "UPDATE audit_checkpoints SET signature = :g WHERE tree_size = 2", g="A" * 88)
+    with db.session() as s:
+        assert [p.kind for p in audit.verify(s, key=key.public_key()).problems] == [
+            "checkpoint_signature"
+        ]
+
+
+def test_adopting_rows_written_before_0005(db, world, tmp_path):
+    """A database migrated from before 0005 holds rows the log never recorded: an
+    administrator adopts them, explicitly and audited; edits stay findings."""
+    from securecomm.store.dataverify import ADOPT_EVENT, adopt_unlogged
+
+    _exec(db, "UPDATE audit_log SET rows = NULL")  # as if written before 0005 ...
+    _rewrite_log(db, from_seq=1, edit=lambda s, e: None)  # ... with a consistent chain
+    assert {k for k, _, _ in _problems(_data(db))} == {"row_unlogged"}
+    _exec(db, "UPDATE notices SET content = :c", c='{"x":1}')  # and one edited meanwhile
+    r = runner.invoke(root, ["audit", "adopt", "--url", db.url])
+    assert r.exit_code == 2 and "--yes" in r.output
+    r = runner.invoke(root, ["audit", "adopt", "--url", db.url, "--yes", "--as", "nobody"])
+    assert r.exit_code == 2 and "--as: not a registered user" in r.output
+    r = runner.invoke(root, ["audit", "adopt", "--url", db.url, "--yes"])
+    assert r.exit_code == 0, r.output
+    assert "adopted 2 row(s) of decisions" in r.output
+    assert _data(db).ok and _chain(db).ok  # the edit happened before adoption: taken as is
+    with db.session() as s, s.begin():
+        assert adopt_unlogged(s, actor="admin-cli") == {}  # nothing left
+        events = list(
+            s.scalars(select(AuditEntry.actor).where(AuditEntry.event_type == ADOPT_EVENT))
+        )
+    assert events and set(events) == {"admin-cli"}
+    _exec(db, "UPDATE notices SET content = :c", c='{"x":2}')  # an edit after adoption
+    assert {k for k, _, _ in _problems(_data(db))} == {"row_edited"}
+
+
 def test_tampered_frontier_is_reported(db, world):
     _exec(db, "UPDATE audit_head SET frontier = :f", f='{"peaks":["' + "00" * 32 + '"],"size":1}')
     assert "frontier_mismatch" not in {p.kind for p in _chain(db).problems}  # other size: stale

@@ -94,6 +94,7 @@ def _register_command_groups() -> None:
     from ..foia.commands import foia_app
     from ..interop import commands as pipeline_commands
     from ..interop import detainer_commands
+    from ..oversight import commands as oversight_commands
     from ..stats.commands import stats_app
     from ..store.commands import audit_app, db_app
     from ..synth.commands import synth_app
@@ -112,6 +113,7 @@ def _register_command_groups() -> None:
     app.add_typer(
         foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
     )
+    oversight_commands.register(app)
     web_commands.register(app)  # serve, web demo|seed-demo
 
 
@@ -457,8 +459,9 @@ def demo(
 def classify(
     ncic: Annotated[str, typer.Argument(help="NCIC code, 4 digits.")],
     severity: Annotated[
-        str, typer.Option(help="infraction | misdemeanor | felony")
-    ] = "misdemeanor",
+        str | None,
+        typer.Option(help="infraction | misdemeanor | felony (default: the code family's)"),
+    ] = None,
     literal: Annotated[str, typer.Option(help="Offense literal.")] = "",
     injury: bool = False,
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,
@@ -469,30 +472,42 @@ def classify(
     """Classify one offense and say why, with the citation of each category."""
     from ..law.flatten import fold_literal
     from ..law.ncic import NCIC_OFFENSES
-    from ..law.offenses import classify_offense
+    from ..law.offenses import classify_offense, default_severity
 
     if ncic not in NCIC_OFFENSES:
         fail(f"NCIC: {ncic!r} is not an NCIC offense code")
-    if severity not in ("infraction", "misdemeanor", "felony"):
+    if severity is not None and severity not in ("infraction", "misdemeanor", "felony"):
         fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
+    params = {k: p.value for k, p in pack.parameters.items()}
+    family = severity is None
+    severity = default_severity(ncic, params) if severity is None else severity
     offense = {
         "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
         "domestic_violence": False, "disposition": "convicted", "sentence_days": sentence_days,
         "suspended": suspended, "aggravated_felony": None, "gang_element": False, "counsel": None,
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,
+        "juvenile_adjudication": False,
     }  # fmt: skip
-    found = classify_offense(offense, {k: p.value for k, p in pack.parameters.items()})
+    found = classify_offense(offense, params)
+    # v2: without --severity the code family's (a homicide code is never a misdemeanor)
+    source = pack.parameters["offenses.felony_by_default_ncic"].citation if family else None
     if fmt is Format.json:
         emit_document({"ncic": ncic, "title": NCIC_OFFENSES[ncic], "severity": severity,
+                       "severity_source": "code family" if family else "given",
                        "literal": literal, "policy": pack.name, "categories": found})  # fmt: skip
         return
     if fmt is Format.csv:
         emit_rows(found, [Col("category"), Col("why"), Col("citation")], fmt)
         return
-    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})")
+    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})",
+              highlight=False, markup=False)  # fmt: skip
+    if family:
+        out.print(f"  severity from the code's family [{source}]; give --severity for the "
+                  "jurisdiction's own", highlight=False, markup=False)  # fmt: skip
     for f in found:
-        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False)
+        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False,
+                  markup=False)  # fmt: skip
     if not found:
         out.print("  (no category)")
 

@@ -268,6 +268,22 @@ def prepare(engine: Engine, agencies: Agencies) -> None:
                 gallery.ensure(session)
 
 
+def _flag_complaint_breaches(engine: Engine, now: dt.datetime) -> None:
+    """Record complaints overdue in their stage (IV rec. 4), each breach once, so a breach is
+    flagged within one worker cycle. A read first: the write transaction (a lock on SQLite)
+    only when there is something to record."""
+    from ..oversight.complaints import breaches_pending, flag_breaches
+
+    with (
+        engine.connect() as conn,
+        Session(bind=conn.execution_options(sqlite_begin="DEFERRED")) as session,
+    ):
+        pending = breaches_pending(session, now)
+    if pending:
+        with session_factory(engine)() as session, session.begin():
+            flag_breaches(session, now)
+
+
 def run_worker(
     engine: Engine,
     *,
@@ -322,6 +338,7 @@ def run_worker(
                 did += runner.batch(spec, batch_size)
             if max_batches is not None and report.batches >= max_batches:
                 break
+            _flag_complaint_breaches(engine, ctx.clock())  # oversight: once per cycle
             if did == 0:
                 if until_idle:
                     break

@@ -560,6 +560,7 @@ class VerifyReport:
     checkpoints_checked: int = 0
     trusted_heads_checked: int = 0
     signatures_checked: bool = False
+    unsigned_checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -580,9 +581,15 @@ class VerifyReport:
 
     def summary(self) -> str:
         if self.ok:
+            signed = ""
+            if self.signatures_checked:
+                signed = (
+                    f" ({self.checkpoints_checked - self.unsigned_checkpoints} signature(s) "
+                    f"verified, {self.unsigned_checkpoints} unsigned)"
+                )
             return (
                 f"audit log intact: {self.entries} entries, root {self.root_hash}, "
-                f"{self.checkpoints_checked} checkpoint(s) consistent"
+                f"{self.checkpoints_checked} checkpoint(s) consistent{signed}"
             )
         return f"audit log TAMPERED: {self.first_problem} ({len(self.problems)} problem(s))"
 
@@ -628,8 +635,8 @@ def verify(
 ) -> VerifyReport:
     """Check the whole log; see the module docstring. Never modifies anything.
 
-    ``key``: check the checkpoints' Ed25519 signatures with this public key (each must be
-    signed by it). ``trusted_heads``: tree heads kept outside the database (anything with
+    ``key``: check the checkpoints' Ed25519 signatures with this public key (a signed head
+    must verify with it; unsigned ones are counted in ``unsigned_checkpoints``). ``trusted_heads``: tree heads kept outside the database (anything with
     ``tree_size`` and ``root_hash``); each must still match the log.
     Give a fresh session: it is then read in one consistent snapshot.
     """
@@ -649,8 +656,11 @@ def verify(
         label = f"checkpoint of {cp.tree_size} entries taken {utc_iso(cp.created_at)}"
         heads.append(_Head(cp.tree_size, cp.root_hash, label, cp.signature, cp.created_at, True))
         if key is not None:
+            # An unsigned head (taken before a key was configured, or before 0005 cleared the
+            # HMAC signatures) only adds a constraint: it cannot hide anything, so it is
+            # counted, not reported. A signed head that does not verify is a finding.
             if cp.signature is None:
-                problems.append(Problem(None, "checkpoint_signature", f"{label} is unsigned"))
+                report.unsigned_checkpoints += 1
             elif not head_of(cp).verify_signature(key):
                 problems.append(
                     Problem(

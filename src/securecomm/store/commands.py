@@ -367,3 +367,46 @@ def audit_keygen(
         fail(f"--out {out_path}: {exc.strerror}")
     out.print(f"private key: {private} (mode 600)\npublic key:  {public}\nkey id:      {kid}")
     out.print(f"use it: export SECURECOMM_AUDIT_SIGNING_KEY={private}")
+
+
+@audit_app.command("adopt")
+def audit_adopt(
+    url: UrlOpt = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="The registered administrator deciding this (default: admin-cli)."
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the rows are taken as they are now.")
+    ] = False,
+) -> None:
+    """Log the current state of audited rows the log has no record of (rows written before
+    schema revision 0005), so `verify --data` proves them from now on. Edited or deleted rows
+    are never adopted. An audited administrator decision: check the rows first (--data)."""
+    from .dataverify import adopt_unlogged
+    from .db import session_factory
+
+    if not yes:
+        fail("audit adopt: takes the unlogged rows as they are now; run `audit verify --data` "
+             "first, then repeat with --yes")  # fmt: skip
+    engine = _engine(url, require_head=True)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            actor = "admin-cli"
+            if as_user is not None:
+                from ..users.service import UserError, require_user
+
+                try:
+                    actor = require_user(session, as_user, roles=("admin",), field="--as").name
+                except UserError as exc:
+                    fail(str(exc))
+            adopted = adopt_unlogged(session, actor=actor)
+    finally:
+        engine.dispose()
+    if not adopted:
+        out.print("nothing to adopt: every audited row is in the log")
+        return
+    for table, n in sorted(adopted.items()):
+        out.print(f"adopted {n} row(s) of {table}")

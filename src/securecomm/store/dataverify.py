@@ -39,7 +39,15 @@ from .audit import _leaves, _size
 from .errors import AuditError
 from .models import AuditEntry
 
-__all__ = ["DataProblem", "DataReport", "HeadReport", "verify_data", "verify_since"]
+__all__ = [
+    "ADOPT_EVENT",
+    "DataProblem",
+    "DataReport",
+    "HeadReport",
+    "adopt_unlogged",
+    "verify_data",
+    "verify_since",
+]
 
 
 @dataclass(frozen=True)
@@ -300,3 +308,51 @@ def verify_since(
             "the log was rewritten"
         )
     return report
+
+
+ADOPT_EVENT = "integrity.rows_adopted"
+_ADOPT_CHUNK = 200
+
+
+def adopt_unlogged(session: Session, *, actor: str) -> dict[str, int]:
+    """Record the current state of every audited row the log does not know (rows written
+    before migration 0005, or by a writer that did not log them), as ``integrity.rows_adopted``
+    entries of up to 200 rows each -> rows adopted per table.
+
+    An explicit, audited decision of an administrator: from then on those rows are proved like
+    any other. Rows whose state *differs* from the logged one, and logged rows that are gone,
+    are never adopted: they stay findings of :func:`verify_data`."""
+    from . import audit
+
+    latest = _logged_states(session)
+    batch = audit.AuditBatch(session)
+    adopted: dict[str, int] = {}
+    for audited in rowstate.audited_tables():
+        keys = [
+            state.key
+            for state in rowstate.scan_states(session, audited)
+            if (audited.name, state.key) not in latest
+        ]
+        for lo in range(0, len(keys), _ADOPT_CHUNK):
+            chunk = keys[lo : lo + _ADOPT_CHUNK]
+            refs = [(audited.name, _typed_key(audited, k)) for k in chunk]
+            batch.add(
+                ADOPT_EVENT,
+                actor=actor,
+                subject={"table": audited.name},
+                payload={"rows": len(chunk), "reason": "not in the audit log when adopted"},
+                rows=refs,
+            )
+        if keys:
+            adopted[audited.name] = len(keys)
+    batch.flush()
+    return adopted
+
+
+def _typed_key(audited: rowstate.AuditedTable, key: str) -> Any:
+    parts = key.split("/")
+    values = tuple(
+        int(p) if c.type.python_type is int else p
+        for c, p in zip(audited.key_columns, parts, strict=True)
+    )
+    return values if len(values) > 1 else values[0]

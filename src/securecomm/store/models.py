@@ -1048,3 +1048,270 @@ class UserArea(Base):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
     area: Mapped[str] = mapped_column(String(AREA_CODE_MAX), primary_key=True)
+
+
+# =========================================================================== oversight
+# Complaints (IV rec. 4) and the independent panel's sample (IV rec. 6): migration 0008.
+# Written only through :mod:`securecomm.store.oversight_repo` (every write audited).
+
+COMPLAINT_TEXT_MAX = 20000
+RECEIPT_MAX = 20
+PERIOD_MAX = 16
+
+
+class ComplaintChannel(enum.StrEnum):
+    web = "web"  # the public form (no account)
+    phone = "phone"
+    paper = "paper"
+    email = "email"
+
+
+class ComplaintCategory(enum.StrEnum):
+    profiling_or_pretextual_arrest = "profiling_or_pretextual_arrest"
+    us_citizen_held = "us_citizen_held"
+    held_past_detainer_limit = "held_past_detainer_limit"
+    victim_or_witness_detained = "victim_or_witness_detained"
+    language_access = "language_access"
+    other = "other"
+
+
+class ComplaintLanguage(enum.StrEnum):
+    """The six notice languages (``interop/locale``)."""
+
+    en = "en"
+    es = "es"
+    fr = "fr"
+    pt = "pt"
+    zh_Hans = "zh_Hans"
+    vi = "vi"
+
+
+class ComplaintStage(enum.StrEnum):
+    received = "received"
+    acknowledged = "acknowledged"
+    assigned = "assigned"
+    investigating = "investigating"
+    resolved = "resolved"
+    referred = "referred"
+    closed = "closed"
+
+
+class ComplaintEventType(enum.StrEnum):
+    filed = "filed"
+    stage_changed = "stage_changed"
+    linked = "linked"
+    note = "note"
+    deadline_breached = "deadline_breached"
+
+
+class ComplaintLinkKind(enum.StrEnum):
+    booking = "booking"  # a submission's TCN
+    case = "case"
+    detainer = "detainer"
+    jurisdiction = "jurisdiction"
+
+
+class PanelFinding(enum.StrEnum):
+    adherent = "adherent"
+    deviation = "deviation"
+    unable_to_determine = "unable_to_determine"
+
+
+class Complaint(Base):
+    """A complaint to CRCL (IV rec. 4): what it is about, where it stands, when the current
+    stage is due. The complainant's identity is *not* here (``complaint_identities``) and the
+    narrative is shown only to the ``crcl`` role (``oversight.complaints.view``)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    receipt_code: Mapped[str] = mapped_column(String(RECEIPT_MAX), unique=True)
+    channel: Mapped[ComplaintChannel] = mapped_column(_enum(ComplaintChannel, "complaint_channel"))
+    category: Mapped[ComplaintCategory] = mapped_column(
+        _enum(ComplaintCategory, "complaint_category")
+    )
+    language: Mapped[ComplaintLanguage] = mapped_column(
+        _enum(ComplaintLanguage, "complaint_language")
+    )
+    narrative: Mapped[str] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[ComplaintStage] = mapped_column(_enum(ComplaintStage, "complaint_stage"))
+    assigned_to: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when the current stage must be left (None for the final stages)
+    stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: resolution, referral or closure statement (public outcome text, no personal data)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+
+    __table_args__ = (Index(None, "stage", "stage_due_at"), Index(None, "category", "stage"))
+
+
+class ComplaintIdentity(Base):
+    """Who complained and how to reach them: visible to the ``crcl`` role only, never in an
+    export. Absent for an anonymous complaint."""
+
+    __tablename__ = "complaint_identities"
+
+    complaint_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("complaints.id"), primary_key=True, autoincrement=False
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ComplaintLink(Base):
+    """What a complaint is about: a booking (TCN), case, detainer or jurisdiction (ORI),
+    each checked to exist when linked."""
+
+    __tablename__ = "complaint_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"))
+    kind: Mapped[ComplaintLinkKind] = mapped_column(_enum(ComplaintLinkKind, "complaint_link_kind"))
+    ref: Mapped[str] = mapped_column(String(CASE_ID_MAX))
+
+    __table_args__ = (UniqueConstraint("complaint_id", "kind", "ref"),)
+
+
+class ComplaintEvent(Base):
+    """A complaint's timeline, one row per event. ``breach_stage`` is set only on a
+    ``deadline_breached`` event: unique per complaint, so a breach is recorded once."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"))
+    event_type: Mapped[ComplaintEventType] = mapped_column(
+        _enum(ComplaintEventType, "complaint_event_type")
+    )
+    stage_from: Mapped[ComplaintStage | None] = mapped_column(
+        _enum(ComplaintStage, "complaint_event_stage_from")
+    )
+    stage_to: Mapped[ComplaintStage | None] = mapped_column(
+        _enum(ComplaintStage, "complaint_event_stage_to")
+    )
+    breach_stage: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (
+        Index(None, "complaint_id", "occurred_at"),
+        UniqueConstraint("complaint_id", "breach_stage"),
+    )
+
+
+class PanelFrame(Base):
+    """A published sampling frame: the SHA-256 of the frame file and the audit log's signed
+    tree head when it was published -- before any seed exists (IV rec. 6)."""
+
+    __tablename__ = "panel_frames"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    period: Mapped[str] = mapped_column(String(PERIOD_MAX))
+    frame_sha256: Mapped[str] = mapped_column(String(HASH_HEX), unique=True)
+    case_count: Mapped[int] = mapped_column(Integer)
+    tree_size: Mapped[int] = mapped_column(BigId)
+    root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
+    #: the tree head's Ed25519 signature (base64), as in ``audit_checkpoints``
+    signature: Mapped[str | None] = mapped_column(String(128))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+
+
+class PanelDraw(Base):
+    """A recorded draw from a published frame: the seed, the sampling parameters and the
+    SHA-256 of the sample. ``pseudonym_key`` makes the per-draw pseudonyms and never leaves
+    the store (a pseudonym must not be computable from the public frame and seed)."""
+
+    __tablename__ = "panel_draws"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    frame_id: Mapped[int] = mapped_column(BigId, ForeignKey("panel_frames.id"))
+    seed: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    #: {"stratify_by": [...], "allocation": ..., "prior_rates": {...}}
+    parameters: Mapped[dict] = mapped_column(JSONType)
+    sample_sha256: Mapped[str] = mapped_column(String(HASH_HEX))
+    pseudonym_key: Mapped[str] = mapped_column(String(HASH_HEX))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+
+    __table_args__ = (UniqueConstraint("frame_id", "seed", "sample_sha256"),)
+
+
+class PanelSampleCase(Base):
+    """One case of a draw, in sampling order, with its ticket, stratum and pseudonym."""
+
+    __tablename__ = "panel_sample"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(BigId, ForeignKey("panel_draws.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[str] = mapped_column(String(CASE_ID_MAX), ForeignKey("cases.case_id"))
+    ticket: Mapped[str] = mapped_column(String(100))
+    stratum: Mapped[str] = mapped_column(String(200))
+    pseudonym: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (
+        UniqueConstraint("draw_id", "case_id"),
+        UniqueConstraint("draw_id", "pseudonym"),
+        UniqueConstraint("draw_id", "position"),
+    )
+
+
+class PanelFindingRecord(Base):
+    """A panel member's finding on a sampled case: the checklist answers and a finding.
+    Append-only; the latest per (sample case, reviewer) is in force."""
+
+    __tablename__ = "panel_findings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(BigId, ForeignKey("panel_sample.id"))
+    reviewer: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    #: {checklist item id: "yes" | "no" | "n/a"}
+    checklist: Mapped[dict] = mapped_column(JSONType)
+    finding: Mapped[PanelFinding] = mapped_column(_enum(PanelFinding, "panel_finding"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "sample_id", "recorded_at"),)
+
+
+class PanelResponse(Base):
+    """ICE's response to a finding (tracked: the report shows findings still unanswered)."""
+
+    __tablename__ = "panel_responses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(BigId, ForeignKey("panel_findings.id"))
+    responder: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    response: Mapped[str] = mapped_column(Text)
+    corrective_action: Mapped[bool] = mapped_column(Boolean)
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "finding_id", "responded_at"),)
+
+
+__all__ += [  # the oversight block, kept apart to limit merge conflicts
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintChannel",
+    "ComplaintEvent",
+    "ComplaintEventType",
+    "ComplaintIdentity",
+    "ComplaintLanguage",
+    "ComplaintLink",
+    "ComplaintLinkKind",
+    "ComplaintStage",
+    "PanelDraw",
+    "PanelFinding",
+    "PanelFindingRecord",
+    "PanelFrame",
+    "PanelResponse",
+    "PanelSampleCase",
+]
