@@ -27,6 +27,7 @@ from .preamble import (
     one_line,
     open_input,
     out,
+    output_dir,
     writable_file,
 )
 from .preamble import rejected as rejected_line
@@ -114,6 +115,9 @@ def _register_command_groups() -> None:
         foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
     )
     oversight_commands.register(app)
+    from securecomm.oversight.bias_commands import monitor_app
+
+    app.add_typer(monitor_app, name="monitor", help="Bias and pretext monitoring (TF IV rec. 5).")
     web_commands.register(app)  # serve, web demo|seed-demo
 
 
@@ -162,8 +166,9 @@ def decide(
     decisions, bad = [], []
     if rejected is not None:
         writable_file(rejected, "--rejected")
+    stream = _open_input(file)  # a missing FILE fails before --rejected is created
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
-    with _open_input(file) as stream:
+    with stream:
         for item in iter_case_inputs(stream):
             if item.ok:
                 try:
@@ -334,6 +339,8 @@ def to_parquet(
     """
     from ..bulk.caseload import cases_to_parquet
 
+    output_dir(dst.parent, "DST")  # created if needed (a file in the way is an error)
+    writable_file(dst, "DST")
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
     out.print(f"{report.accepted} case(s) written to {dst}", highlight=False)
@@ -390,6 +397,7 @@ def evaluate(
     if not caseload.is_file():
         fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
+    output_dir(out_dir, "--out")
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(packs) + 1)
 
@@ -439,6 +447,7 @@ def demo(
                             pipeline_sample=pipeline_sample)  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
+    output_dir(out_dir, "--out")
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
         "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err) as progress:
