@@ -68,6 +68,10 @@ def _document(i: int, ori: str, program: str) -> dict[str, Any]:
     }
 
 
+#: the officers and the supervisor who act in :func:`build`
+FIELD_OFFICE_USERS = ("officer-0", "officer-1", "officer-2", "supervisor-1")
+
+
 def build(session: Session, n: int = 36) -> StoreWorld:
     """Seed ``n`` cases (at least 12) into an empty migrated store; returns what was made."""
     from securecomm.interop import field_office, lifecycle
@@ -76,9 +80,14 @@ def build(session: Session, n: int = 36) -> StoreWorld:
     from securecomm.law.schema import Case
     from securecomm.store import repositories as r
     from securecomm.store.models import CaseState, DetainerKind
+    from securecomm.users.service import ADMIN_CLI_ACTOR, add_user
 
     pack = CompiledPack(PACKS["tfsc-2011"])
     world = StoreWorld()
+    # the field office acts only as registered users (issue 9 item 2)
+    for name in FIELD_OFFICE_USERS:
+        role = "ice_supervisor" if name.startswith("supervisor") else "ice_officer"
+        add_user(session, name, role, areas=["NYC"], actor=ADMIN_CLI_ACTOR)
     for ori, (state, zone, fips) in JURISDICTIONS.items():
         r.upsert_jurisdiction(session, ori, state=state, timezone=zone, name=f"County {ori}",
                               county_fips=fips)  # fmt: skip

@@ -34,7 +34,7 @@ import json
 import math
 import re
 import secrets
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -49,7 +49,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..interop import lifecycle
-from ..interop.stages import effective_action
 from ..law.detainer_clock import DETAINER_CITATION
 from ..law.engine import decisive_rule
 from ..law.parameters import MORTON_JUNE, TF
@@ -166,27 +165,17 @@ def build_frame(session: Session, period: str) -> Frame:
     def local_day(ori: str, at: dt.datetime) -> dt.date:
         return at.astimezone(zones[ori]).date()
 
-    actions: dict[str, list[OfficerAction]] = defaultdict(list)
-    for a in session.scalars(
-        select(OfficerAction).order_by(OfficerAction.acted_at, OfficerAction.id)
-    ):
-        actions[a.case_id].append(a)
-    cases = {
-        cid: (ori, program.value)
-        for cid, ori, program in session.execute(
-            select(CaseRecord.case_id, CaseRecord.ori, CaseRecord.program).where(
-                CaseRecord.case_id.in_(list(actions))
-            )
-        )
-    } if actions else {}  # fmt: skip
+    # The case's final action is one stored fact (cases.final_action, written once by the
+    # field office); the frame reads it, never re-derives it from the officer actions.
     decided: list[tuple[str, str, str, str]] = []
-    for cid, acts in actions.items():
-        releasing, chosen = effective_action(session, cid, acts)
-        if releasing is None or chosen is None or cid not in cases:
-            continue
-        ori, program = cases[cid]
-        if start <= local_day(ori, releasing.acted_at) < end:
-            decided.append((cid, ori, chosen, program))
+    for cid, ori, program, final, final_at in session.execute(
+        select(
+            CaseRecord.case_id, CaseRecord.ori, CaseRecord.program,
+            CaseRecord.final_action, CaseRecord.final_action_at,
+        ).where(CaseRecord.final_action.is_not(None))
+    ):  # fmt: skip
+        if final_at is not None and start <= local_day(ori, final_at) < end:
+            decided.append((cid, ori, final.value, program.value))
     bookings: Counter[str] = Counter()
     for ori, received in session.execute(select(Submission.ori, Submission.received_at)):
         if start <= local_day(ori, received) < end:
@@ -616,7 +605,7 @@ def deidentified_case(session: Session, draw_id: int, pseudonym: str) -> dict[st
         select(OfficerAction).where(OfficerAction.case_id == case.case_id)
         .order_by(OfficerAction.acted_at, OfficerAction.id)
     ))  # fmt: skip
-    _rel, final = effective_action(session, case.case_id, acts)
+    final = case.final_action.value if case.final_action is not None else None
     held = {d.id for d, _e in lifecycle.violations(session)}
     detainers = [
         {"kind": d.kind.value, "state": d.state.value, "held_past_limit": d.id in held,
