@@ -289,3 +289,11 @@ def test_cli_add_list_disable_api_key(users_db):
 
     r = runner.invoke(root, ["users", "disable", "x.y", "--url", url, "--as", "o.ruiz"])
     assert r.exit_code == 2 and "actor: has role ice_officer" in r.output
+
+
+def test_field_office_uses_the_one_list_of_reserved_actors():
+    from securecomm.interop import field_office
+
+    assert field_office.RESERVED_ACTORS is us.RESERVED_ACTORS
+    with pytest.raises(field_office.FieldOfficeError, match="reserved"):
+        field_office._person("officer", "notifier")  # reserved in users, not the old list

@@ -73,6 +73,7 @@ from ..store.models import (
     VerificationState,
 )
 from ..store.types import check_text
+from ..users.service import RESERVED_ACTORS  # one list: names no person may use
 from .adapters import merge_flags
 
 if TYPE_CHECKING:
@@ -105,8 +106,6 @@ SEVERITY = {
 #: a decision names its own in ``decisive_rule.safeguard`` (variants included).
 SAFEGUARD_RULES: dict[str, str] = safeguard_rules()
 PROTECTED_FINDING = "protections.protected-person"
-#: Names the pipeline itself acts under: no person may use them.
-RESERVED_ACTORS = frozenset({"auto-accept", "policy-engine", "pipeline", "detainer-clock"})
 REASON_MAX = 10_000
 
 
