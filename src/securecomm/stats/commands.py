@@ -226,3 +226,25 @@ def from_store_cmd(
         f"-> {out}",
         highlight=False,
     )
+    _publish_audit_head(target, out.parent)
+
+
+def _publish_audit_head(url: str, directory: Path) -> None:
+    """The audit log's signed tree head beside the store-derived statistics (issue 9): a
+    reader keeps it and checks it later with `securecomm audit verify --since`."""
+    from securecomm.cli.preamble import open_engine
+    from securecomm.store.audit import publish_head
+    from securecomm.store.errors import AuditError
+
+    engine = open_engine(url)
+    try:
+        head, path = publish_head(engine, directory)
+    except AuditError as exc:  # a log that fails verification is not vouched for
+        fail(f"audit log: {exc}; no tree head published", 1)
+    finally:
+        engine.dispose()
+    err.print(
+        f"audit tree head: {head.tree_size} entries, root {head.root_hash[:16]}..., "
+        f"{'signed' if head.signature else 'UNSIGNED'} -> {path}",
+        highlight=False,
+    )
