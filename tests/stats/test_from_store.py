@@ -262,3 +262,17 @@ def test_store_statistics_carry_a_signed_audit_head_that_verifies(store, tmp_pat
     refused = runner.invoke(app, ["audit", "verify", "--url", url, "--since",
                                   str(tmp_path / "forged.json")])  # fmt: skip
     assert refused.exit_code != 0
+
+
+def test_bad_audit_setting_stops_the_export_before_it_writes(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+
+    url = f"sqlite:///{tmp_path}/e.db"
+    upgrade(url)
+    monkeypatch.setenv("SECURECOMM_AUDIT_SIGNING_KEY", str(tmp_path / "absent.pem"))
+    out = tmp_path / "o.parquet"
+    r = CliRunner().invoke(app, ["stats", "from-store", "--url", url, "--out", str(out)])
+    assert r.exit_code == 2 and "error: SECURECOMM_AUDIT_SIGNING_KEY: " in r.stderr
+    assert not out.exists()
