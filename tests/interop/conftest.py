@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from interop_helpers import T_NOW
+from interop_helpers import T_NOW, register_test_users
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -132,6 +132,7 @@ def make_pipeline(
     settings = load_settings(data_dir=data_dir, **settings_kw)
     with backend.session() as s, s.begin():
         seed_world(s, world)
+        register_test_users(s)  # the people the tests act as (--as USER)
     if model is not None:
         prefix = settings.file_prefix_for(backend.url)
         shutil.copy(model, data_dir / f"{prefix}.biographic-model.json")

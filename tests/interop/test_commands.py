@@ -19,12 +19,14 @@ runner = CliRunner()
 
 def _app() -> typer.Typer:
     from securecomm.store.commands import audit_app, db_app
+    from securecomm.users.commands import users_app
 
     app = typer.Typer()
     cases_app = typer.Typer()
     app.add_typer(cases_app, name="cases")
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(users_app, name="users")
     register(app, cases_app)
     return app
 
@@ -110,8 +112,14 @@ def test_cli_end_to_end(cli):
     doc = json.loads(res.stdout)
     assert doc["failed"] == 0 and doc["stages"].get("officer", 0) > 0
 
+    # the people who act are registered users (--as USER); officer.a may also supervise
+    cli("users", "add", "officer.a", "--role", "ice_supervisor", "--area", "DAL")
+    cli("users", "add", "supervisor.b", "--role", "ice_supervisor", "--area", "DAL")
+    cli("users", "add", "examiner.c", "--role", "ice_officer", "--area", "DAL")
     accept = next(_pick(cli.url, action="detainer"))
-    res = cli("cases", "decide", accept, "--officer", "officer.a", "--accept", "--format", "json")
+    res = cli("cases", "decide", accept, "--as", "nobody.here", "--accept", code=1)
+    assert "not a registered user" in res.stderr
+    res = cli("cases", "decide", accept, "--as", "officer.a", "--accept", "--format", "json")
     assert json.loads(res.stdout)["state"] == "acted"
     safeguard = next(_pick(cli.url, action="no_detainer", rule="actions.tfsc.minor-traffic-only"))
     cli(
@@ -122,7 +130,9 @@ def test_cli_end_to_end(cli):
     assert "awaiting_supervisor" in res.stdout and "needs a supervisor" in res.stdout
     res = cli("cases", "approve", safeguard, "--supervisor", "officer.a", code=1)
     assert "second user" in res.stderr
-    cli("cases", "approve", safeguard, "--supervisor", "supervisor.b")
+    res = cli("cases", "approve", safeguard, "--as", "examiner.c", code=1)
+    assert "ice_supervisor is required" in res.stderr
+    cli("cases", "approve", safeguard, "--as", "supervisor.b")
     verify = next(_pick(cli.url, action="verify"))
     cli("cases", "verify-identity", verify, "--officer", "examiner.c", code=2)  # neither flag
     cli("cases", "verify-identity", verify, "--officer", "examiner.c", "--confirm")

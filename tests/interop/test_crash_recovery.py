@@ -1,38 +1,39 @@
-"""SIGKILL the worker at random points during a large run; restart until idle; compare with a
-run that was never interrupted: no lost and no duplicated decision, detainer or notice.
+"""Kill the worker at chosen points of a large run (fault injection, no timers); resume until
+idle; compare with a run that was never interrupted: no lost and no duplicated decision,
+detainer or notice (issue 8 item 6).
 
-The world: a few thousand bookings (every path: criminal-history hits, IDENT matches, band
-look-alikes, no-template bookings through Splink, no matches). The crashed run goes through
-``python -m securecomm.cli worker --until-idle --auto-accept`` subprocesses killed with SIGKILL
-after random delays (some during start-up and gallery building, most mid-batch), then one run
-left to finish. The reference run processes the same world in-process, uninterrupted, on a
-fresh database of the same backend. Every submission must end in the same stage with the same
-hits, case, decision, officer actions, detainers, notices and audit events, each exactly once;
-both audit logs must verify.
-
-``SECURECOMM_CRASH_SEED`` picks the kill schedule (printed on failure); ``SECURECOMM_CRASH_KILLS``
-how many kills (default 5).
+The world: a couple of thousand bookings (every path: criminal-history hits, IDENT matches,
+band look-alikes, no-template bookings through Splink, no matches). The crashed run goes
+through ``python -m securecomm.cli worker --until-idle --auto-accept`` subprocesses, each
+started with ``SECURECOMM_FAULT_AFTER=STAGE:N[:before-commit]`` (test-only, see
+:mod:`securecomm.interop.worker`): the worker SIGKILLs itself right after the N-th batch of a
+stage commits, or inside that batch's transaction just before COMMIT. Every such process must
+die by SIGKILL (so each kill really landed mid-run), then one run without the hook finishes.
+The reference run processes the same world in-process, uninterrupted, on a fresh database of
+the same backend. Every submission must end in the same stage with the same hits, case,
+decision, officer actions, final action, detainers, notices and audit events, each exactly
+once; both audit logs must verify. Nothing here depends on timing: an idle machine and a
+loaded one kill at the same points.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from securecomm.interop.adapters import agencies_for
 from securecomm.interop.intake import submit_bookings
 from securecomm.interop.settings import load_settings
 from securecomm.interop.synthetic_world import WorldSpec, generate_world, seed_world
-from securecomm.interop.worker import prepare, run_worker
+from securecomm.interop.worker import FAULT_ENV, prepare, run_worker
 from securecomm.store import audit
 from securecomm.store.db import make_engine, session_factory, upgrade
 from securecomm.store.models import (
@@ -44,6 +45,7 @@ from securecomm.store.models import (
     IdentityVerification,
     Notice,
     OfficerAction,
+    PipelineStage,
     Submission,
 )
 
@@ -92,7 +94,10 @@ def _signature(url: str) -> tuple[dict, Counter, bool, int]:
                     (h.repository.value, h.rank, h.fin or h.fbi_number, round(h.score, 4))
                 )
             for sid, c in case_of.items():
-                sig[subs[sid].tcn]["case"] = (c.case_id, c.state.value, c.case_sha256, c.fin)
+                sig[subs[sid].tcn]["case"] = (
+                    c.case_id, c.state.value, c.case_sha256, c.fin,
+                    c.final_action.value if c.final_action else None,
+                )  # fmt: skip
             for v in s.scalars(select(IdentityVerification)):
                 sig[subs[v.submission_id].tcn]["task"] = (
                     v.method.value,
@@ -127,37 +132,41 @@ def _signature(url: str) -> tuple[dict, Counter, bool, int]:
         engine.dispose()
 
 
-def _advanced(url: str) -> int:
-    """Submissions past their first stage: committed progress."""
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as s:
-            return len(
-                s.scalars(select(Submission.id).where(Submission.stage != "criminal_history")).all()
-            )
-    finally:
-        engine.dispose()
-
-
-def _wait_for_progress(proc: subprocess.Popen, url: str, before: int, limit: float = 120) -> None:
-    """Return once the database shows more than ``before`` advanced submissions, or ``proc``
-    has ended (it finished: the caller's ``wait`` then returns at once)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return  # finished: the caller's wait() returns at once
-        if _advanced(url) > before:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the worker made no progress in {limit} s")
-
-
 def _worker_cmd() -> list[str]:
     return [sys.executable, "-m", "securecomm.cli", "worker", "--until-idle", "--auto-accept",
             "--batch-size", "200", "--quiet", "--format", "json"]  # fmt: skip
 
 
-def test_sigkill_at_random_points_loses_and_duplicates_nothing(
+#: Where the crashed run is killed, in order: (stage, batch of that stage in the process,
+#: after-commit | before-commit). Each process starts over from what the previous one committed,
+#: so these points spread the kills over the whole run: the first FBI batches, a mid-transaction
+#: kill in every stage that writes, the first officer and act batches, then late ones.
+KILLS = (
+    ("criminal_history", 1, "after-commit"),
+    ("criminal_history", 2, "before-commit"),
+    ("ident", 1, "before-commit"),
+    ("lesc", 1, "after-commit"),
+    ("lesc", 2, "before-commit"),
+    ("decide", 1, "before-commit"),
+    ("officer", 1, "before-commit"),
+    ("officer", 1, "after-commit"),
+    ("act", 1, "before-commit"),
+    ("act", 2, "after-commit"),
+    ("decide", 1, "after-commit"),
+    ("act", 1, "before-commit"),
+)
+
+
+def _stages(url: str) -> Counter:
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as s:
+            return Counter(sub.stage.value for sub in s.scalars(select(Submission)))
+    finally:
+        engine.dispose()
+
+
+def test_kill_at_chosen_points_loses_and_duplicates_nothing(
     backend, fresh_url, tmp_path, small_world, biographic_model
 ):
     # the same IDENT population as the session's small world (seed, persons): its trained
@@ -173,43 +182,30 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     _prepare(crashed_url, world, crashed_dir, biographic_model)
     _prepare(reference_url, world, reference_dir, biographic_model)
 
-    seed = int(os.environ.get("SECURECOMM_CRASH_SEED", random.randrange(1_000_000)))
-    kills = int(os.environ.get("SECURECOMM_CRASH_KILLS", "5"))
-    rng = random.Random(seed)
     env = {
         **os.environ,
         "SECURECOMM_DATABASE_URL": crashed_url,
         "SECURECOMM_DATA_DIR": str(crashed_dir),
         "PYTHONPATH": str(ROOT / "src"),
     }
-    env.pop("SECURECOMM_PIPELINE_CONFIG", None)
-    env.pop("SECURECOMM_POLICY_SCHEDULE", None)
-    started = time.monotonic()
-    killed, finished_early = 0, 0
-    progress: list[int] = []  # submissions past their first stage after each kill
-    for k in range(kills):
-        before = progress[-1] if progress else 0
-        proc = subprocess.Popen(
-            _worker_cmd(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        try:
-            if k == 0:  # anywhere, start-up and gallery loading included
-                proc.wait(timeout=rng.uniform(0.5, 4.5))
-            else:
-                # Start-up takes seconds (more on a loaded machine): wait for this run's first
-                # commit, then kill at a random point of the batches that follow.
-                _wait_for_progress(proc, crashed_url, before)
-                proc.wait(timeout=rng.uniform(0.0, 1.5))
-            finished_early += 1  # it finished before the kill: nothing left
-            break
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            killed += 1
-            progress.append(_advanced(crashed_url))
+    for name in ("SECURECOMM_PIPELINE_CONFIG", "SECURECOMM_POLICY_SCHEDULE", FAULT_ENV):
+        env.pop(name, None)
+    progress: list[tuple[str, dict]] = []
+    for stage, n, when in KILLS:
+        point = f"{stage}:{n}:{when}"
+        run = subprocess.run(
+            _worker_cmd(), env={**env, FAULT_ENV: point}, capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+        # it died by its own SIGKILL at that point: the kill landed mid-run, with work left
+        assert run.returncode == -signal.SIGKILL, (
+            point, run.returncode, run.stderr[-2000:], progress,
+        )  # fmt: skip
+        progress.append((point, dict(_stages(crashed_url))))
+    stuck = {k: v for k, v in progress[-1][1].items() if k != "done"}
+    assert stuck, f"the last kill left nothing to resume: {progress}"
     final = subprocess.run(_worker_cmd(), env=env, capture_output=True, text=True, timeout=600)
     assert final.returncode in (0, 1), final.stderr[-2000:]
-    crash_seconds = time.monotonic() - started
 
     engine = make_engine(reference_url)
     try:
@@ -218,17 +214,10 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     finally:
         engine.dispose()
 
-    context = (
-        f"kill seed {seed}: {killed} kills (advanced after each: {progress}), finished early "
-        f"{finished_early}, {crash_seconds:.0f} s"
-    )
-    print(context)  # shown with pytest -s
+    context = f"kills at {[p for p, _ in progress]}; stages after each: {progress}"
     got, got_events, got_ok, got_entries = _signature(crashed_url)
     want, want_events, want_ok, want_entries = _signature(reference_url)
     assert got_ok and want_ok, context
-    assert killed >= 1, context
-    # at least one kill landed mid-run, with work committed before it and work left after it
-    assert any(0 < n < BOOKINGS for n in progress), context
     assert set(got) == set(want) and len(got) == BOOKINGS
     different = [tcn for tcn in want if got[tcn] != want[tcn]]
     assert not different, (
@@ -240,8 +229,22 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     # exactly once: one decision per case, one detainer per (case, kind), one response per TCN
     stages = Counter(v["stage"] for v in got.values())
     assert stages["done"] > 0.8 * BOOKINGS, stages
+    assert any(v["detainers"] for v in got.values())  # the act stage lodged some
     for tcn, v in got.items():
         assert len(v["decisions"]) <= 1, tcn
         assert len(v["detainers"]) == len(set(v["detainers"])), tcn
         assert [k for k, _ in v["notices"]].count("submission_response") == 1, tcn
         assert v["state"] != "failed", (tcn, v["error"])
+
+
+def test_fault_injection_setting_is_checked(monkeypatch):
+    from securecomm.interop.worker import Fault
+
+    assert Fault.parse("act:2") == Fault(PipelineStage.act, 2, "after-commit")
+    assert Fault.parse("lesc:1:before-commit").when == "before-commit"
+    for bad in ("act", "act:0", "nowhere:1", "act:x", "act:1:later", "act:1:2:3"):
+        with pytest.raises(ValueError, match=FAULT_ENV):
+            Fault.parse(bad)
+    monkeypatch.setenv(FAULT_ENV, "act:0")
+    with pytest.raises(ValueError, match="N counts batches from 1"):
+        Fault.from_env()

@@ -80,7 +80,8 @@ def test_override_needs_a_reason_and_a_different_action(waiting):
         _do(waiting, fo.decide, case_id, officer="o1", override="detainer", reason="x")
     with pytest.raises(fo.FieldOfficeError, match="not an action"):
         _do(waiting, fo.decide, case_id, officer="o1", override="deport", reason="x")
-    with pytest.raises(fo.FieldOfficeError, match="reserved"):
+    # the system's own actors are not users: nobody can act as them
+    with pytest.raises(fo.FieldOfficeError, match="officer: not a registered user"):
         _do(waiting, fo.decide, case_id, officer="auto-accept", accept=True)
     # a less severe override removes no safeguard: acted at once, nothing lodged
     outcome = _do(
@@ -124,7 +125,11 @@ def test_safeguard_override_needs_a_second_user(waiting):
     waiting.run(auto_accept=True)  # simulated officers never touch them
     assert waiting.count(Detainer, Detainer.case_id == case_id) == 0
     with pytest.raises(fo.FieldOfficeError, match="second user"):
-        _do(waiting, fo.approve, case_id, supervisor="Officer.Lee ")
+        _do(waiting, fo.approve, case_id, supervisor="Officer.Lee")  # the same registered user
+    with pytest.raises(fo.FieldOfficeError, match="supervisor: mixes scripts"):
+        _do(waiting, fo.approve, case_id, supervisor="\u043efficer.lee")  # Cyrillic o
+    with pytest.raises(fo.FieldOfficeError, match="one of ice_supervisor is required"):
+        _do(waiting, fo.approve, case_id, supervisor="o.ruiz")  # an officer, not a supervisor
     approved = _do(waiting, fo.approve, case_id, supervisor="supervisor.kim")
     assert approved.state is CaseState.acted and approved.chosen_action == "detainer"
     waiting.run(auto_accept=False)
@@ -221,7 +226,7 @@ def test_verify_identity_confirm_and_reject(waiting):
     # nothing is decided while the identity waits
     assert waiting.count(DecisionRecord, DecisionRecord.case_id == confirm) == 0
     with pytest.raises(fo.FieldOfficeError, match="no identity verification"):
-        _do(waiting, fo.verify_identity, _cases(waiting)[0], officer="x", confirm=True)
+        _do(waiting, fo.verify_identity, _cases(waiting)[0], officer="examiner.diaz", confirm=True)
     _do(waiting, fo.verify_identity, confirm, officer="examiner.diaz", confirm=True)
     assert _stage(waiting, confirm) == "decide"
     with pytest.raises(fo.FieldOfficeError, match="already confirmed"):
@@ -244,3 +249,25 @@ def test_verify_identity_confirm_and_reject(waiting):
         events = {e.event_type for e in audit.list_entries(s, limit=100_000)}
         assert {"identity.verified", "identity.rejected"} <= events
         assert audit.verify(s).ok
+
+
+def test_only_registered_active_users_act(waiting):
+    """Issue 9 item 2 / issue 8: the acting user is a registered identity (--as USER)."""
+    from securecomm.users.service import disable_user
+
+    case_id = _cases(waiting, action="detainer")[0]
+    for name, message in (
+        ("nobody.here", "officer: not a registered user"),
+        ("o.ru\u200biz", "officer"),  # a zero-width space: refused, never a new person
+        ("", "officer: give the acting user's registered name"),
+    ):
+        with pytest.raises(fo.FieldOfficeError, match=message):
+            _do(waiting, fo.decide, case_id, officer=name, accept=True)
+    with waiting.session() as s, s.begin():
+        disable_user(s, "o1", actor="admin-cli")
+    with pytest.raises(fo.FieldOfficeError, match="this user is disabled"):
+        _do(waiting, fo.decide, case_id, officer="o1", accept=True)
+    # the registered spelling is what the log records
+    outcome = _do(waiting, fo.decide, case_id, officer="O.Ruiz", accept=True)
+    with waiting.session() as s:
+        assert s.get(OfficerAction, outcome.officer_action_id).officer == "o.ruiz"

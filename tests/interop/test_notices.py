@@ -57,6 +57,19 @@ def decide(pack: str, **person: Any) -> Decision:
     return CompiledPack(PACKS[pack]).decide(Case.model_validate(document))
 
 
+def finalize(session, case_id: str, action: str, kind: str = "accept") -> None:
+    """Release the case: an officer action and the final action it records (migration 0006)."""
+    from securecomm.store import repositories
+
+    reason = "test override" if kind == "override" else None
+    row = repositories.record_officer_action(
+        session, case_id, kind, officer="o.test", acted_at=AT, chosen_action=action, reason=reason
+    )
+    repositories.set_final_actions(
+        session, [repositories.FinalActionToSet(case_id, action, row.id, AT, "o.test")]
+    )
+
+
 def all_keys(value: Any) -> set[str]:
     """Every mapping key anywhere in a JSON document."""
     if isinstance(value, dict):
@@ -130,6 +143,7 @@ def test_decision_notice_carries_only_the_disclosed_fields(world, disclosure, ex
     assert decision.action.value == "conditional_detainer"
     with world.db.session() as s, s.begin():
         world.case(s, "c-1")
+        finalize(s, "c-1", decision.action.value)
         notice = notices.send_decision_notice(
             s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
         )
@@ -138,6 +152,7 @@ def test_decision_notice_carries_only_the_disclosed_fields(world, disclosure, ex
         assert set(notice.content["disclosed"]) == expected
         assert set(notice.content["disclosed"]) <= set(decision.lea_disclosure.fields)
         assert notice.content["requests"] == ["detainer"]
+        assert notice.content["final_action"] == "conditional_detainer"
         for name in expected:
             assert notice.content["disclosed"][name] == FACTS[name]
         assert notice.idempotency_key == "decision:c-1:tfsc-2011:2.0.0"
@@ -148,6 +163,7 @@ def test_decision_notice_is_idempotent_and_returns_none_without_notify(world):
     decision = decide("tfsc-2011")
     with db.session() as s, s.begin():
         world.case(s, "c-1")
+        finalize(s, "c-1", decision.action.value)
         first = notices.send_decision_notice(
             s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
         )
@@ -174,6 +190,7 @@ def test_decision_notice_refuses_what_it_cannot_send(world):
     decision = decide("tfsc-2011")
     with world.db.session() as s, s.begin():
         world.case(s, "c-1")
+        finalize(s, "c-1", decision.action.value)
         ok = {"case_id": "c-1", "ori": NY, "decision": decision, "facts": FACTS, "at": AT}
         missing = {k: v for k, v in FACTS.items() if k != "aliases"}
         for change, error, message in (
@@ -199,6 +216,41 @@ def test_decision_notice_refuses_what_it_cannot_send(world):
         )
 
 
+@pytest.mark.parametrize(
+    ("override", "requests"),
+    [("no_detainer", []), ("no_action", []), ("notification_request", ["notification_request"])],
+)
+def test_decision_notice_follows_the_final_action_not_the_recommendation(world, override, requests):
+    """Issue 8 item 4: an override to no_detainer no longer sends "requests: detainer"."""
+    decision = decide("tfsc-2011")
+    assert decision.action.value == "conditional_detainer"
+    assert "detainer" in decision.lea_disclosure.fields  # the recommendation would request it
+    with world.db.session() as s, s.begin():
+        world.case(s, "c-1")
+        finalize(s, "c-1", override, kind="override")
+        notice = notices.send_decision_notice(
+            s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
+        )
+        assert notice.content["final_action"] == override
+        assert notice.content["requests"] == requests
+
+
+def test_decision_notice_needs_the_recorded_final_action(world):
+    decision = decide("tfsc-2011")
+    with world.db.session() as s, s.begin():
+        world.case(s, "c-1")
+        with pytest.raises(NoticeError, match="case 'c-1' has no final action yet"):
+            notices.send_decision_notice(
+                s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
+            )
+        finalize(s, "c-1", "no_detainer", kind="override")
+        with pytest.raises(NoticeError, match="detainer is not the final action recorded"):
+            notices.send_decision_notices(
+                s, [notices.DecisionNotice("c-1", NY, decision, FACTS, AT, "detainer")]
+            )
+        assert s.scalar(select(Notice)) is None
+
+
 def test_a_long_policy_name_gets_a_hashed_key():
     key = notices.notice_key("decision", "c" * 64, "p" * 64, "1.0.0+abcdef123456")
     assert key.startswith("decision:sha256:") and len(key) <= 128
@@ -219,6 +271,7 @@ def test_naturalized_citizen_never_gets_hit_information_end_to_end(world, pack, 
     assert "aliases" not in decision.lea_disclosure.fields
     with world.db.session() as s, s.begin():
         world.case(s, "c-1", citizenship_status="naturalized_citizen", disclosure=disclosure)
+        finalize(s, "c-1", decision.action.value)
         notices.send_decision_notice(
             s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
         )
@@ -239,6 +292,7 @@ def test_the_status_quo_pack_would_disclose_it_so_the_check_has_teeth(world):
     decision = decide("morton-2011", citizenship_status="naturalized_citizen")
     with world.db.session() as s, s.begin():
         world.case(s, "c-1", citizenship_status="naturalized_citizen")
+        finalize(s, "c-1", decision.action.value)
         notice = notices.send_decision_notice(
             s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
         )
@@ -249,6 +303,7 @@ def test_decide_then_lodge_end_to_end_for_a_removable_person(world):
     decision = decide("tfsc-2011", disclosure="public_safety_only")
     with world.db.session() as s, s.begin():
         world.case(s, "c-1", disclosure="public_safety_only")
+        finalize(s, "c-1", decision.action.value)
         notices.send_decision_notice(
             s, case_id="c-1", ori=NY, decision=decision, facts=FACTS, at=AT
         )

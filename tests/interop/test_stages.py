@@ -12,6 +12,7 @@ from sqlalchemy import select
 from securecomm.interop import stages
 from securecomm.interop.stages import STAGES, case_id_for
 from securecomm.interop.worker import apply_transitions, claim
+from securecomm.law.schema import Case
 from securecomm.store import audit
 from securecomm.store.models import (
     Booking,
@@ -220,7 +221,7 @@ def test_policy_is_chosen_by_booking_date(world):
         rows = s.execute(select(DecisionRecord.policy, CaseRecord.case_json).join(CaseRecord)).all()
     assert rows
     for policy, doc in rows:
-        booked = dt.datetime.fromisoformat(doc["decided_at"]).date()
+        booked = stages.facility_date(Case.model_validate(doc))  # the facility's local date
         assert policy == ("pep-2014" if booked >= dt.date(2012, 4, 1) else "tfsc-2011")
 
 

@@ -37,6 +37,7 @@ from securecomm.store.models import (
 )
 from securecomm.synth.lea import drive_lifecycle
 from securecomm.synth.to_world import flat_record
+from securecomm.users.service import add_user
 
 POLICY = "tfsc-2011"
 
@@ -57,6 +58,8 @@ def store(request, nation, tmp_path_factory):
     sf = session_factory(engine)
     try:
         with sf() as s, s.begin():
+            # the officer is a registered user (--as USER)
+            add_user(s, "officer-sim", "ice_officer", areas=["DAL"], actor="admin-cli")
             waiting = s.execute(
                 select(CaseRecord.case_id)
                 .join(DecisionRecord, DecisionRecord.case_id == CaseRecord.case_id)

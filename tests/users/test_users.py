@@ -291,9 +291,13 @@ def test_cli_add_list_disable_api_key(users_db):
     assert r.exit_code == 2 and "actor: has role ice_officer" in r.output
 
 
-def test_field_office_uses_the_one_list_of_reserved_actors():
+def test_field_office_has_no_list_of_its_own_reserved_names(users_db):
+    """One list of reserved system actors (users.service.RESERVED_ACTORS): the field office
+    accepts registered users only, so a reserved name is refused there too."""
     from securecomm.interop import field_office
 
-    assert field_office.RESERVED_ACTORS is us.RESERVED_ACTORS
-    with pytest.raises(field_office.FieldOfficeError, match="reserved"):
-        field_office._person("officer", "notifier")  # reserved in users, not the old list
+    assert not hasattr(field_office, "RESERVED_ACTORS")
+    with users_db.session() as s:
+        for name in ("notifier", "auto\u2010accept", "pipeline"):  # Unicode hyphen too
+            with pytest.raises(field_office.FieldOfficeError):
+                field_office._person(s, "officer", name, field_office.OFFICER_ROLES)

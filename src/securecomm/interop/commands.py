@@ -136,8 +136,12 @@ def worker(
     transaction; a killed worker resumes exactly where the last commit left off.
     SIGTERM / Ctrl-C finish the current batch and stop.
     """
-    from .worker import run_worker, stage_counts
+    from .worker import Fault, run_worker, stage_counts
 
+    try:
+        Fault.from_env()  # test-only fault injection: a malformed value is a usage error
+    except ValueError as exc:
+        fail(str(exc))
     engine = _engine(url, writes=True)
     settings = _settings(auto_accept=True if auto_accept else None)
     from ..store.db import session_factory
@@ -521,6 +525,9 @@ def _case_document(session, case_id: str) -> dict[str, Any]:
         "fin": case.fin,
         "submission_id": case.submission_id,
         "opened_at": iso(case.opened_at),
+        "final_action": case.final_action.value if case.final_action else None,
+        "final_action_at": iso(case.final_action_at),
+        "final_officer_action_id": case.final_officer_action_id,
         "case": case.case_json,
         "facts": [
             {"id": f.id, "fact": f.fact, "value": f.value, "source": f.source,
@@ -590,6 +597,11 @@ def cases_show(
     out.print(
         f"[bold]{doc['case_id']}[/]  {doc['state']}  ORI {doc['ori']}  program {doc['program']}  FIN {doc['fin']}"
     )
+    if doc["final_action"]:
+        out.print(
+            f"final action: {doc['final_action']} (officer action #{doc['final_officer_action_id']}, "
+            f"{doc['final_action_at']})"
+        )
     out.print(
         f"booked {c.get('decided_at')}; status {person.get('citizenship_status')}; "
         f"charges: "
@@ -639,12 +651,12 @@ def cases_show(
 
 def _field_office(url: str | None, fn, *args, **kwargs):
     from ..store.db import session_factory
-    from .field_office import FieldOfficeError
+    from .field_office import FieldOfficeError, run_audited
 
     engine = _engine(url, writes=True)
     try:
-        with session_factory(engine)() as session, session.begin():
-            return fn(session, *args, **kwargs)
+        # a refused choice (a detainer against a citizen) is audited, then reported
+        return run_audited(session_factory(engine), fn, *args, **kwargs)
     except FieldOfficeError as exc:
         fail(str(exc), 1)
     finally:
@@ -672,7 +684,13 @@ def _emit_outcome(outcome, fmt: Format) -> None:
 
 def cases_decide(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    officer: Annotated[str, typer.Option(help="The deciding officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The deciding officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     accept: Annotated[bool, typer.Option("--accept", help="Accept the recommendation.")] = False,
     override: Annotated[str | None, typer.Option(help="Override with this action instead.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (mandatory for an override).")] = None,
@@ -693,7 +711,13 @@ def cases_decide(
 
 def cases_approve(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    supervisor: Annotated[str, typer.Option(help="The approving supervisor: a second user.")],
+    supervisor: Annotated[
+        str,
+        typer.Option(
+            "--as", "--supervisor",
+            help="The approving supervisor: a registered ice_supervisor other than the officer.",
+        ),
+    ],
     deny: Annotated[bool, typer.Option("--deny", help="Deny instead (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     url: UrlOpt = None,
@@ -708,7 +732,13 @@ def cases_approve(
 
 def cases_verify_identity(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    officer: Annotated[str, typer.Option(help="The examining officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The examining officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     confirm: Annotated[
         bool | None,
         typer.Option("--confirm/--reject", help="Confirm or reject the candidate identity."),
@@ -741,7 +771,13 @@ def cases_facts(
     source: Annotated[
         str, typer.Option(help="Who asserted it, e.g. 'Form I-918 Supplement B, APD'.")
     ],
-    officer: Annotated[str, typer.Option(help="The recording officer (audited).")],
+    officer: Annotated[
+        str,
+        typer.Option(
+            "--as", "--officer",
+            help="The recording officer: a registered ice_officer or ice_supervisor (audited).",
+        ),
+    ],
     url: UrlOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:

@@ -15,12 +15,21 @@ Officer decision (:func:`decide`) on a case ``awaiting_officer``
       and minor-misdemeanor rules, PEP's "not a transfer priority"; a variant keeps them) or
       the person is protected (``protections.protected-person``).
 
-    Otherwise the case is ``acted`` and the pipeline lodges what was chosen.
+    Otherwise the case is ``acted``: its final action is recorded (once, audited
+    ``case.final_action``; :mod:`.final_action`) and the pipeline lodges it and tells the LEA.
+
+Never against a citizen
+    A detainer, conditional detainer or notification request against a person whose status
+    determination is a citizen (by birth or naturalized) is refused, whoever enters or approves
+    it (8 CFR 287.7(a); report IV rec. 3): :class:`ActionRefused`, audited
+    ``case.action_refused`` (:func:`run_audited` writes the refusal after the step's rollback).
 
 Supervisor (:func:`approve`)
-    Only a *second* user may approve or deny: the supervisor's name must differ from the
-    officer's whose decision waits (compared case-insensitively). Approval records the approved
-    action and releases the case; denial (with a reason) sends it back to the officer.
+    Only a *second* user may approve or deny: the supervisor (a registered ``ice_supervisor``)
+    must be another registered identity than the officer whose decision waits (compared by
+    the registry's confusable skeleton, so no spelling of the same name passes). Approval records the approved
+    action as the final action and releases the case; denial (with a reason) sends it back to
+    the officer (no final action).
 
 Identity verification (:func:`verify_identity`)
     A 1:N score in the verification band, an ambiguous match or a biographic (Splink)
@@ -39,6 +48,14 @@ Case facts (:func:`record_facts`)
     ``closed``) it is refused: the officer overrides instead. Facts for a case not yet opened
     are kept and read when the booking's case is assembled.
 
+Who acts
+    Every step names the acting person (``--as USER`` on the command line): a registered,
+    active user of :mod:`securecomm.users` with role ``ice_officer`` or ``ice_supervisor``
+    (approval: ``ice_supervisor``). Unknown, disabled, look-alike and wrong-role names are
+    refused; the registered name is what the audit log records. The simulated officers of the
+    synthetic world act as the reserved system actor ``auto-accept`` (no person can register
+    it), through the pipeline, not through these functions.
+
 Every step is one transaction (the caller's session), audited: ``officer.<kind>`` (by the
 store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
 ``identity.rejected``.
@@ -47,7 +64,7 @@ store), ``case.awaiting_supervisor`` with the reasons, ``identity.verified`` /
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +77,6 @@ from ..law.schema import Action, Case, Decision
 from ..store import audit, repositories
 from ..store.errors import InputError
 from ..store.models import (
-    ACTOR_MAX,
     CaseRecord,
     CaseState,
     DecisionRecord,
@@ -73,16 +89,19 @@ from ..store.models import (
     VerificationState,
 )
 from ..store.types import check_text
-from ..users.service import RESERVED_ACTORS  # one list: names no person may use
+from ..users.names import same_person
 from .adapters import merge_flags
+from .final_action import REFUSED_EVENT, citizen_refusal, citizenship_of
 
 if TYPE_CHECKING:
     from .settings import PipelineSettings
 
 __all__ = [
-    "RESERVED_ACTORS",
+    "OFFICER_ROLES",
     "SAFEGUARD_RULES",
     "SEVERITY",
+    "SUPERVISOR_ROLES",
+    "ActionRefused",
     "FactsOutcome",
     "FieldOfficeError",
     "Outcome",
@@ -90,6 +109,7 @@ __all__ = [
     "decide",
     "parse_fact",
     "record_facts",
+    "run_audited",
     "safeguards_removed",
     "verify_identity",
 ]
@@ -111,6 +131,72 @@ REASON_MAX = 10_000
 
 class FieldOfficeError(ValueError):
     """The step cannot be taken as asked; the message says why (and names the field)."""
+
+
+class ActionRefused(FieldOfficeError):
+    """A choice no one may make (a detainer or notification request against a citizen:
+    :func:`~.final_action.citizen_refusal`). Nothing of the refused step is written; the
+    refusal itself is audited by :meth:`record` -- in a transaction of its own, since the
+    step's transaction is rolled back (:func:`run_audited` does both)."""
+
+    def __init__(
+        self, message: str, *, case_id: str, actor: str, action: str, status: str | None,
+        at: dt.datetime, step: str,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.case_id, self.actor, self.action, self.status = case_id, actor, action, status
+        self.at, self.step = at, step
+
+    def record(self, session: Session) -> None:
+        """Audit the refusal (``case.action_refused``) in ``session``'s transaction."""
+        audit.append(
+            session,
+            REFUSED_EVENT,
+            actor=self.actor,
+            subject={"case_id": self.case_id},
+            payload={
+                "step": self.step,
+                "refused_action": self.action,
+                "status_determination": self.status,
+                "reason": str(self),
+            },
+            recorded_at=self.at,
+        )
+
+
+def run_audited(sessions: Callable[[], Session], fn: Callable[..., Any], *args, **kwargs):
+    """Run a field-office step ``fn(session, *args, **kwargs)`` in one transaction; if it is
+    refused (:class:`ActionRefused`), audit the refusal in a second one and re-raise."""
+    try:
+        with sessions() as session, session.begin():
+            return fn(session, *args, **kwargs)
+    except ActionRefused as exc:
+        with sessions() as session, session.begin():
+            exc.record(session)
+        raise
+
+
+def _refuse_against_citizen(
+    case: CaseRecord, action: Action, *, actor: str, at: dt.datetime, step: str
+) -> None:
+    status = citizenship_of(case.case_json)
+    why = citizen_refusal(status, action)
+    if why is not None:
+        raise ActionRefused(
+            f"case {case.case_id!r}: {why}", case_id=case.case_id, actor=actor,
+            action=action.value, status=status, at=at, step=step,
+        )  # fmt: skip
+
+
+def _finalize(
+    session: Session, case: CaseRecord, action: Action, officer_action_id: int, *,
+    actor: str, at: dt.datetime,
+) -> None:  # fmt: skip
+    """The case is released: record its final action (once, audited)."""
+    repositories.set_final_actions(
+        session, [repositories.FinalActionToSet(case.case_id, action, officer_action_id, at, actor)]
+    )
+    session.expire(case, ["final_action", "final_action_at", "final_officer_action_id"])
 
 
 @dataclass(frozen=True)
@@ -163,17 +249,23 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return at.astimezone(UTC)
 
 
-def _person(field: str, name: object) -> str:
+#: Who may take each step: registered users of these roles (``securecomm users add``).
+OFFICER_ROLES = ("ice_officer", "ice_supervisor")
+SUPERVISOR_ROLES = ("ice_supervisor",)
+
+
+def _person(session: Session, field: str, name: object, roles: tuple[str, ...]) -> str:
+    """The registered, active user acting (``--as USER``) -> their registered name, which is
+    what the audit log records. Unknown, disabled, look-alike or wrong-role names are refused
+    (:func:`securecomm.users.service.require_user`); the system's own actors are not users."""
+    from ..users.service import UserError, require_user
+
+    if not isinstance(name, str) or not name.strip():
+        raise FieldOfficeError(f"{field}: give the acting user's registered name")
     try:
-        check_text(field, name, min_length=1, max_length=ACTOR_MAX)
-    except ValueError as exc:
+        return require_user(session, name, roles=roles, field=field).name
+    except UserError as exc:
         raise FieldOfficeError(str(exc)) from None
-    assert isinstance(name, str)
-    if not name.strip():
-        raise FieldOfficeError(f"{field}: must not be blank")
-    if name.strip().lower() in RESERVED_ACTORS:
-        raise FieldOfficeError(f"{field}: {name!r} is reserved for the pipeline itself")
-    return name.strip()
 
 
 def _reason(reason: object, *, required: bool, what: str) -> str | None:
@@ -250,7 +342,7 @@ def decide(
     at: dt.datetime | None = None,
 ) -> Outcome:
     """An officer accepts the recommendation or overrides it (see the module docstring)."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     if accept == (override is not None):
         raise FieldOfficeError(
             "choose one: accept the recommendation, or override it with an action"
@@ -280,6 +372,7 @@ def decide(
             )
         why = _reason(reason, required=True, what="an override")
         kind = OfficerActionKind.override
+    _refuse_against_citizen(case, chosen, actor=officer, at=now, step="officer decision")
     action = repositories.record_officer_action(
         session, case_id, kind, officer=officer, acted_at=now, decision_id=d_row.id,
         chosen_action=chosen, reason=why,
@@ -297,6 +390,7 @@ def decide(
         )
     else:
         _set_state(case, CaseState.acted, now, session)
+        _finalize(session, case, chosen, action.id, actor=officer, at=now)
         _move_submission(session, case, PipelineStage.officer, PipelineStage.act, now)
     return Outcome(case_id, case.state, action.id, chosen.value, tuple(needs))
 
@@ -327,13 +421,13 @@ def approve(
 ) -> Outcome:
     """A supervisor -- a second user -- approves (or denies, with a reason) the decision
     waiting on a case."""
-    supervisor = _person("supervisor", supervisor)
+    supervisor = _person(session, "supervisor", supervisor, SUPERVISOR_ROLES)
     now = _now(at)
     case = _lock_case(session, case_id)
     if case.state is not CaseState.awaiting_supervisor:
         raise FieldOfficeError(f"case {case_id!r} is {case.state.value}, not awaiting a supervisor")
     pending = _pending_officer_action(session, case_id)
-    if pending.officer.strip().casefold() == supervisor.casefold():
+    if same_person(pending.officer, supervisor):  # one registered identity, look-alikes too
         raise FieldOfficeError(
             f"supervisor: {supervisor!r} made the decision awaiting approval; a supervisor's "
             "approval must come from a second user"
@@ -346,12 +440,17 @@ def approve(
         )  # fmt: skip
         _set_state(case, CaseState.awaiting_officer, now, session)
         return Outcome(case_id, case.state, action.id, None)
+    if pending.chosen_action is None:
+        raise FieldOfficeError(f"case {case_id!r}: the decision awaiting approval chose nothing")
+    approved = Action(pending.chosen_action)
+    _refuse_against_citizen(case, approved, actor=supervisor, at=now, step="supervisor approval")
     action = repositories.record_officer_action(
         session, case_id, OfficerActionKind.supervisor_approval, officer=supervisor,
         acted_at=now, decision_id=pending.decision_id,
-        chosen_action=pending.chosen_action, reason=why,
+        chosen_action=approved, reason=why,
     )  # fmt: skip
     _set_state(case, CaseState.acted, now, session)
+    _finalize(session, case, approved, action.id, actor=supervisor, at=now)
     _move_submission(session, case, PipelineStage.officer, PipelineStage.act, now)
     chosen = pending.chosen_action.value if pending.chosen_action else None
     return Outcome(case_id, case.state, action.id, chosen)
@@ -367,7 +466,7 @@ def verify_identity(
     at: dt.datetime | None = None,
 ) -> Outcome:
     """An examiner confirms or rejects the identity of a band / ambiguous / biographic match."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     now = _now(at)
     case = _lock_case(session, case_id)
     task = session.scalar(
@@ -474,7 +573,7 @@ def record_facts(
 
     ``settings``: the pipeline settings whose policy schedule the decide stage uses; needed
     when the case has a recommendation to re-compute. Errors name the field."""
-    officer = _person("officer", officer)
+    officer = _person(session, "officer", officer, OFFICER_ROLES)
     if not isinstance(facts, Mapping) or not facts:
         raise FieldOfficeError("facts: give at least one fact")
     now = _now(at)

@@ -16,6 +16,8 @@ finding adds its own)::
                                       └──lift──> lifted                  (LEA told)
     lodge(detainer) ──────────────> active
     lodge(notification_request) ──> active
+    (never against a person whose status determination is a citizen; where the case has a
+    recorded final action, only the kind it names: :mod:`.final_action`)
     active ──release-eligible──> holding   (detainer: hold_until computed; LEA told the time)
     active ──release-eligible──> active    (notification request: time recorded, no hold)
     active | holding ──custody──> custody
@@ -52,9 +54,10 @@ The clock's parameters
     ``hold_until`` uses ``detainer.hold_hours`` and ``detainer.exclude_non_business_days`` of
     the policy the detainer was lodged under, in the holding facility's time zone
     (``Jurisdiction.timezone``). :func:`lodge` records it in the detainer's ``policy`` /
-    ``policy_version`` columns and in the ``issued`` event's details (``policy``,
-    ``policy_ref``, ``policy_version``), from which :func:`report_release_eligible` reads it
-    back (so rows lodged before migration 0003 behave the same). A policy that no longer resolves (a variant
+    ``policy_version`` columns (and, for the record, in the ``issued`` event's details);
+    :func:`report_release_eligible` reads the columns (migration 0003 filled them for rows
+    lodged before it). A release-eligible time before the detainer was issued is refused.
+    A policy that no longer resolves (a variant
     file moved, or now a different variant) falls back to the built-in defaults (48 hours,
     business days only), and the event details say so (``fallback_reason``).
 """
@@ -81,7 +84,7 @@ from ..law.detainer_clock import hold_until as clock_hold_until
 from ..law.model import Pack
 from ..law.parameters import DEFAULTS
 from ..law.rules import conditional
-from ..law.schema import Disposition
+from ..law.schema import Action, Disposition
 from ..store import audit
 from ..store.models import (
     ACTOR_MAX,
@@ -109,6 +112,7 @@ from ..store.repositories import (
     record_charge_disposition,
 )
 from . import notices
+from .final_action import citizen_refusal, citizenship_of
 
 __all__ = [
     "ALLOWED_FROM",
@@ -362,20 +366,13 @@ def _policy_at_lodge(policy: str) -> tuple[str, Pack | None, str | None]:
     return ref, pack, why
 
 
-def _issued_details(session: Session, d: Detainer) -> Mapping[str, Any]:
-    event = _last_event(session, d, E.issued)
-    if event is None or not isinstance(event.details, Mapping):
-        return {}
-    return event.details
-
-
 def _policy_parameters(session: Session, d: Detainer) -> tuple[dict[str, Any], dict[str, Any]]:
     """The parameter values of the policy ``d`` was lodged under (name -> value), and a
-    description of where they came from for event details."""
-    details = _issued_details(session, d)
-    policy = details.get("policy")
-    ref = details.get("policy_ref") or policy
-    lodged_version = details.get("policy_version")
+    description of where they came from for event details. Read from the detainer's own
+    ``policy`` / ``policy_version`` columns (migration 0003 filled them for older rows)."""
+    policy = d.policy
+    ref = policy
+    lodged_version = d.policy_version
     pack: Pack | None = None
     if not isinstance(ref, str) or not ref:
         why = "no policy was recorded when the detainer was lodged"
@@ -615,6 +612,18 @@ def lodge_many(
     for n, (r, kind, issued_at) in enumerate(checked):
         if r.case_id not in cases:
             raise CaseNotFoundError(f"case_id: case {r.case_id!r} does not exist", transition=t)
+        case = cases[r.case_id]
+        # never against a citizen, whoever asks (8 CFR 287.7(a); IV rec. 3)
+        refused = citizen_refusal(citizenship_of(case.case_json), kind.value)
+        if refused is not None:
+            raise LifecycleError(f"case {r.case_id!r}: {refused}", transition=t)
+        # lodging follows the final action (one stored fact) where one is recorded
+        if case.final_action is not None and Action(case.final_action).value != kind.value:
+            raise LifecycleError(
+                f"kind: case {r.case_id!r} has the final action "
+                f"{Action(case.final_action).value}; a {kind.value} is not what it lodges",
+                transition=t,
+            )
         found = existing.get((r.case_id, kind))
         if found is not None:
             if found.ori != r.ori:
@@ -715,6 +724,8 @@ def report_release_eligible(
         )
     if d.state not in ALLOWED_FROM[t]:
         raise _deny(d, t)
+    if at < d.issued_at:
+        raise _conflict(d, t, f"{_iso(at)} is before the detainer was issued ({_iso(d.issued_at)})")
     zone = _zone(session, d.ori, t)
     local = {"release_eligible_at_local": _local(at, zone), "timezone": zone.key}
     if d.kind is DetainerKind.notification_request:

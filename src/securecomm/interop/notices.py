@@ -78,7 +78,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..law.detainer_clock import DEFAULT_HOLD_HOURS
-from ..law.schema import Decision
+from ..law.schema import Action, Decision
 from ..store.audit import AuditBatch
 from ..store.models import (
     IDEMPOTENCY_KEY_MAX,
@@ -89,6 +89,7 @@ from ..store.models import (
     Submission,
 )
 from ..store.repositories import NoticeToCreate, create_notices
+from .final_action import lea_requests
 
 __all__ = [
     "DOMAIN",
@@ -235,11 +236,13 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / normalize_language(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def catalog_problems(catalog: Catalog) -> list[str]:
+def catalog_problems(catalog: Catalog, messages: tuple[str, ...] | None = None) -> list[str]:
     """What keeps ``catalog`` from being used: untranslated, fuzzy or missing messages,
-    placeholder mismatches, Babel's own format checks. Empty when the catalog is usable."""
+    placeholder mismatches, Babel's own format checks. Empty when the catalog is usable.
+    ``messages``: the msgids that must be there (default this module's; the web's public
+    description checks its own catalog with the same rules)."""
     problems = []
-    for msgid in MESSAGES:
+    for msgid in MESSAGES if messages is None else messages:
         message = catalog.get(msgid)
         if message is None:
             problems.append(f"missing message {msgid[:50]!r}")
@@ -361,6 +364,9 @@ class DecisionNotice:
     decision: Decision | Mapping[str, Any]
     facts: Mapping[str, Any]
     at: datetime
+    #: what the caller believes the final action is: checked against the stored fact
+    #: (``cases.final_action``), which is what the notice reports; None: not checked
+    final_action: Action | str | None = None
 
 
 def send_submission_responses(
@@ -436,13 +442,14 @@ def send_submission_response(
     return notice
 
 
-def _decision_content(case_id: str, decision: Decision, facts: Mapping[str, Any]) -> dict[str, Any]:
+def _decision_content(
+    case_id: str, decision: Decision, facts: Mapping[str, Any], final_action: Action
+) -> dict[str, Any]:
     disclosed: dict[str, Any] = {}
-    requests: list[str] = []
     for name in decision.lea_disclosure.fields:
         if name in REQUEST_FIELDS:
-            requests.append(name)
-        elif name in facts:
+            continue  # requests follow the final action, not the recommendation
+        if name in facts:
             disclosed[name] = facts[name]
         else:
             raise NoticeError(
@@ -455,7 +462,8 @@ def _decision_content(case_id: str, decision: Decision, facts: Mapping[str, Any]
         "policy": decision.policy,
         "policy_version": decision.policy_version,
         "disclosed": disclosed,
-        "requests": requests,
+        "final_action": final_action.value,
+        "requests": lea_requests(final_action),
     }
 
 
@@ -494,14 +502,14 @@ def send_decision_notices(
     wanted = sorted({i.case_id for i, d, _ in checked if d.lea_disclosure.notify})
     table = CaseRecord.__table__
     case_ori: dict[str, str] = {}
+    final: dict[str, Any] = {}
     for lo in range(0, len(wanted), 5000):
-        case_ori.update(
-            session.execute(
-                select(table.c.case_id, table.c.ori).where(
-                    table.c.case_id.in_(wanted[lo : lo + 5000])
-                )
-            ).all()
-        )
+        for cid, ori, final_action in session.execute(
+            select(table.c.case_id, table.c.ori, table.c.final_action).where(
+                table.c.case_id.in_(wanted[lo : lo + 5000])
+            )
+        ):
+            case_ori[cid], final[cid] = ori, final_action
     specs, slots = [], []
     for n, (item, decision, at) in enumerate(checked):
         if not decision.lea_disclosure.notify:
@@ -514,6 +522,18 @@ def send_decision_notices(
                 f"ori: case {cid!r} belongs to {case_ori[cid]}, not {item.ori}; an LEA sees "
                 "only its own ORI"
             )
+        # the notice reports THE final action (one stored fact), never the recommendation
+        if final[cid] is None:
+            raise NoticeError(
+                f"case_id: case {cid!r} has no final action yet; the decision notice reports "
+                "the final action, so it is sent once an officer decision released the case"
+            )
+        stored = Action(final[cid])
+        if item.final_action is not None and Action(item.final_action) is not stored:
+            raise NoticeError(
+                f"final_action: {Action(item.final_action).value} is not the final action "
+                f"recorded for case {cid!r} ({stored.value})"
+            )
         specs.append(
             NoticeToCreate(
                 ori=item.ori,
@@ -521,7 +541,7 @@ def send_decision_notices(
                 idempotency_key=notice_key(
                     "decision", cid, decision.policy, decision.policy_version
                 ),
-                content=_decision_content(cid, decision, item.facts),
+                content=_decision_content(cid, decision, item.facts, stored),
                 created_at=at,
                 case_id=cid,
             )
@@ -550,9 +570,12 @@ def send_decision_notice(
     ``warrants``, ``watch_list``, ``gang`` and ``immigration_status``. The notice's
     ``content["disclosed"]`` holds exactly those of them that are in
     ``decision.lea_disclosure.fields`` (nothing else from ``facts`` is ever copied);
-    ``content["requests"]`` lists the request fields (``detainer``,
-    ``notification_request``) whose own notices the detainer lifecycle sends. A disclosed
-    field missing from ``facts`` is an error, not a silent omission.
+    ``content["final_action"]`` is the case's final action as stored (``cases.final_action``,
+    :mod:`~.final_action`), and ``content["requests"]`` the request fields it implies
+    (``detainer``, ``notification_request``: the law's always-delivered disclosure rules),
+    whose own notices the detainer lifecycle sends -- never the recommendation's: an override
+    to ``no_detainer`` requests nothing. A case without a final action yet is refused. A
+    disclosed field missing from ``facts`` is an error, not a silent omission.
 
     Returns ``None`` (and writes nothing) when ``decision.lea_disclosure.notify`` is false.
     Idempotent on (case id, policy, policy version); kind ``case_update``.

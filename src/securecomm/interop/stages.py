@@ -44,6 +44,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydantic import ValidationError
@@ -73,13 +74,16 @@ from ..store.models import (
 from ..store.repositories import (
     CaseToOpen,
     DecisionToRecord,
+    FinalActionToSet,
     OfficerActionToRecord,
     open_cases,
     record_decisions,
     record_officer_actions,
+    set_final_actions,
 )
 from . import lifecycle, notices
 from .adapters import Agencies, Candidate, SearchResult, merge_flags
+from .final_action import REFUSED_EVENT, citizen_refusal, citizenship_of
 from .messages import TEMPLATE_DIM, CriminalHistory, ImmigrationRecord
 from .settings import PipelineSettings
 
@@ -92,6 +96,7 @@ __all__ = [
     "Transition",
     "assemble_case",
     "case_id_for",
+    "facility_date",
     "recommend",
 ]
 
@@ -126,6 +131,8 @@ class Item:
     tcn: str
     ori: str
     payload: dict[str, Any]
+    #: the holding facility's time zone (``Jurisdiction.timezone``), read when claimed
+    timezone: str | None = None
 
     @property
     def booked_at(self) -> dt.datetime:
@@ -133,8 +140,20 @@ class Item:
 
     @property
     def booked_on(self) -> dt.date:
-        """The booking's local date (the offset it was submitted with)."""
-        return self.booked_at.date()
+        """The booking's date at the holding facility (its jurisdiction's time zone), whatever
+        offset the booking time was submitted with: the day the repositories are asked "as
+        of". Without a known zone (a submission claimed by older code), the submitted offset's
+        date."""
+        if self.timezone is None:
+            return self.booked_at.date()
+        return self.booked_at.astimezone(ZoneInfo(self.timezone)).date()
+
+
+def facility_date(case: Case) -> dt.date:
+    """The decision date of a case at the holding facility: ``decided_at`` in the
+    jurisdiction's time zone. The policy in force is the one scheduled on this day (DESIGN
+    3.9's "holding facility's local time zone"), never the UTC date or the submitted offset's."""
+    return case.decided_at.astimezone(ZoneInfo(case.jurisdiction.timezone)).date()
 
 
 @dataclass(frozen=True)
@@ -546,6 +565,7 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
             out[i.id] = Transition.fail(P.lesc, _error_text(exc))
             continue
         hit = hits.get(i.id)
+        history = histories.get(i.id)
         to_open.append(
             CaseToOpen(
                 case,
@@ -553,6 +573,8 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
                 submission_id=i.id,
                 hit_id=hit.id if hit is not None and hit.fin == fin else None,
                 fin=fin,
+                # read once per case: the act stage's notice reads it from the case
+                criminal_history=history.model_dump(mode="json") if history else None,
             )
         )
         if i.id in verifications and verifications[i.id].state is VerificationState.open:
@@ -572,9 +594,10 @@ def lesc(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tra
 
 def recommend(settings: PipelineSettings, case: Case) -> Decision:
     """The policy engine's recommendation for ``case``: the pack the schedule puts in force
-    on the decision (booking) date. Shared by the decide stage and the field office's
-    re-computation after new case facts (:func:`~.field_office.record_facts`)."""
-    return settings.schedule.compiled_on(case.decided_at.date()).decide(case)
+    on the decision (booking) date at the holding facility (:func:`facility_date`). Shared by
+    the decide stage and the field office's re-computation after new case facts
+    (:func:`~.field_office.record_facts`)."""
+    return settings.schedule.compiled_on(facility_date(case)).decide(case)
 
 
 def decide(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Transition]:
@@ -639,11 +662,14 @@ def auto_accept(session: Session, ctx: Context, items: Sequence[Item]) -> dict[i
     case_ids = {case_id_for(i.tcn): i for i in items}
     ids = list(case_ids)
     # columns only: the documents themselves are not needed to accept
-    states = dict(
-        session.execute(
-            select(CaseRecord.case_id, CaseRecord.state).where(CaseRecord.case_id.in_(ids))
-        ).all()
-    )
+    states, status = {}, {}
+    for cid, state, citizenship in session.execute(
+        select(
+            CaseRecord.case_id, CaseRecord.state,
+            CaseRecord.case_json[("person", "citizenship_status")].as_string(),
+        ).where(CaseRecord.case_id.in_(ids))
+    ):  # fmt: skip
+        states[cid], status[cid] = state, citizenship
     decisions: dict[str, Any] = {}
     for row in session.execute(
         select(
@@ -661,6 +687,7 @@ def auto_accept(session: Session, ctx: Context, items: Sequence[Item]) -> dict[i
     )
     out: dict[int, Transition] = {}
     todo = []
+    batch = AuditBatch(session)
     for cid, i in case_ids.items():
         state, d = states.get(cid), decisions.get(cid)
         if state is CaseState.acted and cid in already:
@@ -672,6 +699,17 @@ def auto_accept(session: Session, ctx: Context, items: Sequence[Item]) -> dict[i
         if d.requires_supervisor_approval:
             out[i.id] = Transition(P.officer)
             continue
+        refused = citizen_refusal(status.get(cid), d.action)
+        if refused is not None:
+            # a policy (a user variant, say) recommended holding a citizen: never accepted
+            # automatically; the submission fails visibly, the refusal is audited
+            batch.add(
+                REFUSED_EVENT, actor=AUTO_ACCEPT_ACTOR, subject={"case_id": cid},
+                payload={"step": "automatic acceptance", "refused_action": d.action.value,
+                         "status_determination": status.get(cid), "reason": refused},
+            )  # fmt: skip
+            out[i.id] = Transition.fail(P.officer, f"officer: case {cid}: {refused}")
+            continue
         if cid not in already:
             todo.append(
                 OfficerActionToRecord(
@@ -680,46 +718,21 @@ def auto_accept(session: Session, ctx: Context, items: Sequence[Item]) -> dict[i
                 )
             )  # fmt: skip
         out[i.id] = Transition(P.act)
-    record_officer_actions(session, todo)  # one audit append for the batch
+    action_ids = record_officer_actions(session, todo, audit_batch=batch)
+    set_final_actions(
+        session,
+        [
+            FinalActionToSet(t.case_id, t.chosen_action, aid, now, AUTO_ACCEPT_ACTOR)
+            for t, aid in zip(todo, action_ids, strict=True)
+        ],
+        audit_batch=batch,
+    )
+    batch.flush()  # one audit append for the batch
     _set_case_state(session, [t.case_id for t in todo], CaseState.acted, now)
     return out
 
 
 # --------------------------------------------------------------------------- act
-
-
-def effective_action(
-    session: Session, case_id: str, actions: Sequence[OfficerAction] | None = None
-) -> tuple[OfficerAction | None, str | None]:
-    """The officer action that released the case and the action it chose: the latest one --
-    an accept or override that needed no supervisor, or a supervisor's approval (which carries
-    the approved action). ``(None, None)`` when nothing releases the case (no action yet, or
-    the latest is a denial). ``actions``: the case's actions in order, if already loaded."""
-    if actions is None:
-        actions = list(
-            session.scalars(
-                select(OfficerAction)
-                .where(OfficerAction.case_id == case_id)
-                .order_by(OfficerAction.acted_at, OfficerAction.id)
-            )
-        )
-    if not actions:
-        return None, None
-    last = actions[-1]
-    if last.kind is OfficerActionKind.supervisor_denial:
-        return None, None
-    return last, last.chosen_action.value if last.chosen_action else None
-
-
-def _actions_by_case(session: Session, case_ids: Sequence[str]) -> dict[str, list[OfficerAction]]:
-    out: dict[str, list[OfficerAction]] = {cid: [] for cid in case_ids}
-    for a in session.scalars(
-        select(OfficerAction)
-        .where(OfficerAction.case_id.in_(list(case_ids)))
-        .order_by(OfficerAction.acted_at, OfficerAction.id)
-    ):
-        out[a.case_id].append(a)
-    return out
 
 
 def decision_facts(
@@ -782,51 +795,80 @@ def act(session: Session, ctx: Context, items: Sequence[Item]) -> dict[int, Tran
     )
     fins = [c.fin for c in cases.values() if c.fin]
     aliases = ctx.agencies.immigration.aliases(session, fins) if fins else {}
-    with_fbi = [(i, fbi[i.id]) for i in items if fbi.get(i.id)]
-    histories = dict(
-        zip(
-            [i.id for i, _ in with_fbi],
-            ctx.agencies.criminal_history.history(session, [(f, i.booked_on) for i, f in with_fbi]),
-            strict=True,
+    # the criminal history was read once, when the case was opened (stored with it); only
+    # cases opened before migration 0006 have none stored and are read again
+    histories: dict[int, CriminalHistory | None] = {}
+    legacy = []
+    for cid, i in by_case.items():
+        row = cases.get(cid)
+        if row is not None and row.criminal_history is not None:
+            histories[i.id] = CriminalHistory.model_validate(row.criminal_history)
+        elif fbi.get(i.id):
+            legacy.append((i, fbi[i.id]))
+    if legacy:
+        found = ctx.agencies.criminal_history.history(
+            session, [(f, i.booked_on) for i, f in legacy]
         )
+        histories.update(zip([i.id for i, _ in legacy], found, strict=True))
+    officers = dict(
+        session.execute(
+            select(OfficerAction.id, OfficerAction.officer).where(
+                OfficerAction.id.in_(
+                    [c.final_officer_action_id for c in cases.values() if c.final_officer_action_id]
+                )
+            )
+        ).all()
     )
-    actions = _actions_by_case(session, list(by_case))
     out: dict[int, Transition] = {}
     lodges: list[lifecycle.LodgeRequest] = []
     decision_notices: list[notices.DecisionNotice] = []
+    batch = AuditBatch(session)
     for cid, i in by_case.items():
         case_row, d_row = cases.get(cid), decisions.get(cid)
         if case_row is None or d_row is None:
             out[i.id] = Transition.fail(P.act, "act: no case or decision")
             continue
-        action_row, chosen = effective_action(session, cid, actions[cid])
-        if action_row is None or chosen is None:
-            out[i.id] = Transition.fail(P.act, "act: no officer decision releases this case")
+        # THE final action (one stored fact), never re-derived from the officer actions
+        chosen, action_id = case_row.final_action, case_row.final_officer_action_id
+        if chosen is None or action_id is None:
+            out[i.id] = Transition.fail(P.act, "act: no final action recorded for this case")
+            continue
+        refused = citizen_refusal(citizenship_of(case_row.case_json), chosen)
+        if refused is not None:  # written before this rule existed, or edited: never lodged
+            batch.add(
+                REFUSED_EVENT, actor=officers.get(action_id, AUTO_ACCEPT_ACTOR),
+                subject={"case_id": cid},
+                payload={"step": "lodging", "refused_action": Action(chosen).value,
+                         "status_determination": citizenship_of(case_row.case_json),
+                         "reason": refused},
+            )  # fmt: skip
+            out[i.id] = Transition.fail(P.act, f"act: case {cid}: {refused}")
             continue
         decision = Decision.model_validate(d_row.decision)
         case = Case.model_validate(case_row.case_json)
-        kind = DETAINER_ACTIONS.get(chosen)
+        kind = DETAINER_ACTIONS.get(Action(chosen).value)
         if kind is not None:
             lodges.append(
                 lifecycle.LodgeRequest(
                     case_id=cid,
-                    officer_action_id=action_row.id,
+                    officer_action_id=action_id,
                     ori=case_row.ori,
                     kind=kind,
                     issued_at=now,
-                    actor=action_row.officer,
-                    policy=policy_ref(ctx, decision, case.decided_at.date()),
+                    actor=officers[action_id],
+                    policy=policy_ref(ctx, decision, facility_date(case)),
                 )
             )
         facts = decision_facts(
             case, case_row.fin, fbi.get(i.id), aliases.get(case_row.fin or "", []),
             histories.get(i.id),
         )  # fmt: skip
-        decision_notices.append(notices.DecisionNotice(cid, case_row.ori, decision, facts, now))
+        decision_notices.append(
+            notices.DecisionNotice(cid, case_row.ori, decision, facts, now, final_action=chosen)
+        )
         out[i.id] = _done()
     # batched writes, in the order one call per case would make them: detainers (with their
     # events and notices), then the decision notices; one audit append for all of it
-    batch = AuditBatch(session)
     lifecycle.lodge_many(session, lodges, audit_batch=batch)
     notices.send_decision_notices(session, decision_notices, audit_batch=batch)
     batch.flush()

@@ -28,11 +28,22 @@ Order: each round takes one batch from every automatic stage, downstream first (
 cost per call: its stage waits until a full batch is queued or nothing else is left.
 Stages that wait for a person (``verification``; ``officer`` unless ``auto_accept``) are
 never claimed. ``until_idle`` stops when a round finds nothing to do.
+
+Fault injection (TEST ONLY)
+    ``SECURECOMM_FAULT_AFTER=STAGE:N`` makes the worker kill itself (SIGKILL: no clean-up, no
+    flush, as a power cut or the kernel's OOM killer would) right after the N-th batch of
+    STAGE it ran has *committed*; ``STAGE:N:before-commit`` kills it inside that batch's
+    transaction, after the stage wrote everything and the transitions were applied, just
+    before COMMIT. Batches are counted per process, from 1. The crash-recovery test uses it to
+    kill at chosen points instead of after a timer (a timer can fire after the work is done).
+    Never set it in production: it exists so that "killed mid-run, resumed, nothing lost or
+    duplicated" is proven on every test run. A malformed value stops the worker at start-up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import sys
 import time
@@ -51,6 +62,7 @@ from ..store.models import (
     CaseRecord,
     CaseState,
     DecisionRecord,
+    Jurisdiction,
     PipelineStage,
     Submission,
     SubmissionState,
@@ -84,9 +96,11 @@ class WorkerReport:
 
 
 def _claim_stmt(stage: PipelineStage, limit: int, dialect: str, ids: list[int] | None = None):
-    s = Submission.__table__
-    stmt = select(s.c.id, s.c.tcn, s.c.ori, s.c.payload).where(
-        s.c.stage == stage.value, s.c.state != SubmissionState.failed.value
+    s, j = Submission.__table__, Jurisdiction.__table__
+    stmt = (
+        select(s.c.id, s.c.tcn, s.c.ori, s.c.payload, j.c.timezone)
+        .join(j, j.c.ori == s.c.ori)
+        .where(s.c.stage == stage.value, s.c.state != SubmissionState.failed.value)
     )
     if ids is not None:
         stmt = stmt.where(s.c.id.in_(ids))
@@ -108,7 +122,7 @@ def claim(
     """Lock up to ``limit`` submissions waiting in ``stage`` (see the module docstring)."""
     dialect = session.get_bind().dialect.name
     rows = session.execute(_claim_stmt(stage, limit, dialect, ids)).all()
-    return [Item(r.id, r.tcn, r.ori, r.payload) for r in rows]
+    return [Item(r.id, r.tcn, r.ori, r.payload, r.timezone) for r in rows]
 
 
 def apply_transitions(
@@ -138,7 +152,51 @@ def stage_counts(session: Session) -> dict[str, int]:
     return out
 
 
+FAULT_ENV = "SECURECOMM_FAULT_AFTER"
+FAULT_WHEN = ("after-commit", "before-commit")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Where the worker kills itself (see "Fault injection" in the module docstring)."""
+
+    stage: PipelineStage
+    batch: int
+    when: str = "after-commit"
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        parts = text.strip().split(":")
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError("expected STAGE:N or STAGE:N:before-commit")
+            stage = PipelineStage(parts[0])
+            n = int(parts[1])
+            when = parts[2] if len(parts) == 3 else "after-commit"
+            if n < 1:
+                raise ValueError("N counts batches from 1")
+            if when not in FAULT_WHEN:
+                raise ValueError(f"the third part is one of {', '.join(FAULT_WHEN)}")
+        except ValueError as exc:
+            raise ValueError(
+                f"{FAULT_ENV}: {text!r} is not STAGE:N[:before-commit] ({exc})"
+            ) from None
+        return cls(stage, n, when)
+
+    @classmethod
+    def from_env(cls) -> Fault | None:
+        text = os.environ.get(FAULT_ENV)
+        return cls.parse(text) if text else None
+
+
+def _kill_self() -> None:  # pragma: no cover - the process ends here
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 class _Runner:
+    fault: Fault | None = None
+
     def __init__(
         self,
         engine: Engine,
@@ -153,6 +211,7 @@ class _Runner:
         self.batch_size = batch_size
         self.report = report
         self.on_batch = on_batch
+        self.stage_batches: Counter = Counter()  # batches run per stage (fault injection)
 
     def batch(self, spec: StageSpec, limit: int) -> int:
         """Run one batch of ``spec``; returns how many submissions it took. A transient
@@ -164,6 +223,8 @@ class _Runner:
                     if not items:
                         return 0
                     transitions = self._run(session, spec, items)
+                    self._fault(spec.stage, "before-commit")
+                self._fault(spec.stage, "after-commit", count=True)
             except (OperationalError, DBAPIError) as exc:
                 if _is_transient(exc) and attempt < TRANSIENT_RETRIES:
                     time.sleep(0.2 * (attempt + 1))
@@ -176,6 +237,17 @@ class _Runner:
             self._done(spec, transitions)
             return len(items)
         return 0  # pragma: no cover - the loop returns or raises
+
+    def _fault(self, stage: PipelineStage, when: str, *, count: bool = False) -> None:
+        """Fault injection (test only): kill this process at the configured point."""
+        fault = self.fault
+        if fault is None or fault.stage is not stage:
+            return
+        n = self.stage_batches[stage] + 1
+        if count:
+            self.stage_batches[stage] = n
+        if fault.when == when and fault.batch == n:
+            _kill_self()
 
     def _run(self, session: Session, spec: StageSpec, items: list[Item]) -> dict[int, Transition]:
         transitions = spec.run(session, self.ctx, items)
@@ -303,6 +375,7 @@ def run_worker(
     ``auto_accept`` (default: the setting) simulates officers accepting recommendations that
     need no supervisor. ``handle_signals``: SIGTERM / SIGINT finish the current batch, then stop.
     """
+    fault = Fault.from_env()  # test only; a malformed value stops the worker here
     settings = settings or load_settings()
     agencies = agencies or agencies_for(engine.url, settings)
     # fail closed before any work: settings in range, policies, calendar, model, galleries
@@ -311,6 +384,7 @@ def run_worker(
     ctx = Context(settings, agencies, clock or (lambda: dt.datetime.now(UTC)), auto)
     report = WorkerReport()
     runner = _Runner(engine, ctx, batch_size, report, on_batch)
+    runner.fault = fault
     stop = {"now": False}
     previous: dict[int, Any] = {}
     if handle_signals:

@@ -14,10 +14,12 @@ Where each column comes from
     verification is not a match (a band score is never an action by itself, DESIGN 3.2).
     ``status_category`` -- the LESC determination in the case (Case v1
     ``person.citizenship_status``), only where ``ident_match``.
-    ``action`` -- **the final action**: what the officer's releasing action chose (an accept
-    is the recommendation; an override, or a supervisor's approval, the action chosen) once
-    the case is ``acted``. A case no officer action releases yet (awaiting an officer, or an
-    override awaiting a supervisor, or denied) reports the recommendation. ``action_rule``, ``level``, ``priority``, ``priority_bases`` -- the
+    ``action`` -- **the final action**: the case's stored fact ``cases.final_action``
+    (migration 0006; written once when an accept, an override needing no supervisor, a
+    supervisor's approval or the automatic acceptance released the case). A case no officer
+    action released yet (awaiting an officer, or an override awaiting a supervisor, or
+    denied) reports the recommendation. ``action_rule``, ``level``, ``priority``,
+    ``priority_bases`` -- the
     latest stored Decision v1 (recommendation) of the case under ``policy``; ``action_rule``
     is its decisive rule (``decisive_rule`` of the decision; the reason marked "Decisive" for a
     decision stored before v2). ``decline_reason`` -- that rule's ``decline_reason`` when the
@@ -55,7 +57,6 @@ from ..store.db import make_engine
 from ..store.models import (
     Booking,
     CaseRecord,
-    CaseState,
     Charge,
     ChConviction,
     DecisionRecord,
@@ -63,8 +64,6 @@ from ..store.models import (
     DetainerState,
     IdentityVerification,
     Jurisdiction,
-    OfficerAction,
-    OfficerActionKind,
     Submission,
     VerificationState,
 )
@@ -159,17 +158,17 @@ def _export(session: Session, policy: str | None) -> pa.Table:
     ).all()  # fmt: skip
 
     cases: dict[int, tuple[str, str | None]] = {}
-    released: set[str] = set()  # cases an officer (and supervisor) decision released
-    for sid, case_id, status, state in session.execute(
+    final: dict[str, str] = {}  # THE final action (cases.final_action), where recorded
+    for sid, case_id, status, final_action in session.execute(
         select(
             CaseRecord.submission_id, CaseRecord.case_id,
             CaseRecord.case_json[("person", "citizenship_status")].as_string(),
-            CaseRecord.state,
+            CaseRecord.final_action,
         ).where(CaseRecord.submission_id.is_not(None))
     ):  # fmt: skip
         cases[sid] = (case_id, status)
-        if _value(state) in (CaseState.acted.value, CaseState.closed.value):
-            released.add(case_id)
+        if final_action is not None:
+            final[case_id] = _value(final_action)
     verification = dict(
         session.execute(
             select(IdentityVerification.submission_id, IdentityVerification.state)
@@ -182,15 +181,6 @@ def _export(session: Session, policy: str | None) -> pa.Table:
         .order_by(DecisionRecord.recorded_at, DecisionRecord.id)
     ):
         decisions[case_id] = decision  # the latest wins
-    final: dict[str, str | None] = {}
-    for case_id, kind, chosen in session.execute(
-        select(OfficerAction.case_id, OfficerAction.kind, OfficerAction.chosen_action).order_by(
-            OfficerAction.acted_at, OfficerAction.id
-        )
-    ):
-        # the latest action releases the case (stages.effective_action); a denial releases none
-        denied = _value(kind) == OfficerActionKind.supervisor_denial.value
-        final[case_id] = None if denied or chosen is None else _value(chosen)
     charges: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for booking_id, ncic, literal, severity, injury, dv, disposition in session.execute(
         select(
@@ -225,8 +215,7 @@ def _export(session: Session, policy: str | None) -> pa.Table:
         rule = decisive.rule if decisive else None
         action = None
         if decision is not None:  # the final action of a case decided under this policy
-            chosen = final.get(case[0]) if case[0] in released else None
-            action = chosen or decision.get("action")
+            action = final.get(case[0]) or decision.get("action")
         booked_charges = charges.get(booking_id, [])
         history = convicted_on.get(fbi, []) if fbi else []
         has_conviction = any(on is None or on <= local.date() for on in history) or any(

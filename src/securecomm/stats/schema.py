@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from securecomm.law.model import DECLINE_REASONS
 from securecomm.law.packs import decline_reasons_by_rule
-from securecomm.law.schema import CitizenshipStatus
+from securecomm.law.schema import CitizenshipStatus, Program
 
 __all__ = [
     "ACTIONS",
@@ -25,8 +25,13 @@ __all__ = [
     "DETAINER_KINDS",
     "LEVEL_CATEGORIES",
     "PRIORITY_BASES",
+    "PROGRAMS",
     "STATUS_CATEGORIES",
 ]
+
+# The originating program of a booking (TF I rec. 3: the same rules for Secure Communities,
+# 287(g), the Criminal Alien Program and Border Patrol) — the Case v1 enumeration, in its order.
+PROGRAMS = tuple(program.value for program in Program)
 
 # DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit) — the
 # Case v1 enumeration itself, in its order.

@@ -754,6 +754,23 @@ class CaseRecord(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
 
+    # --- migration 0006 (final action; criminal history once per case) -------------------
+    #: THE final action on the case: what the officer action that released it chose (an
+    #: accept, an override needing no supervisor, a supervisor's approval, an automatic
+    #: acceptance). Written once, by :func:`~securecomm.store.repositories.set_final_actions`
+    #: (audited ``case.final_action``); LEA notices, detainer lodging and the statistics read
+    #: it. None until an officer decision releases the case.
+    final_action: Mapped[Action | None] = mapped_column(_enum(Action, "final_action"))
+    final_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the officer action whose choice it is (checked by ``set_final_actions``; not a
+    #: foreign key: officer_actions already references cases, and a cycle between the two
+    #: tables would make every bulk delete order-dependent)
+    final_officer_action_id: Mapped[int | None] = mapped_column(BigId)
+    #: the criminal history (RAP sheet as of the booking date) read once when the case was
+    #: opened; later stages read it from here instead of asking the FBI side again
+    criminal_history: Mapped[dict | None] = mapped_column(JSONType)
+    # --- end migration 0006 ---------------------------------------------------------------
+
     __table_args__ = (
         Index(None, "state", "opened_at"),
         Index(None, "ori", "opened_at"),

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,7 @@ __all__ = [
     "CaseToOpen",
     "DecisionToRecord",
     "DetainerToIssue",
+    "FinalActionToSet",
     "NoticeToCreate",
     "OfficerActionToRecord",
     "add_detainer_event",
@@ -109,6 +110,7 @@ __all__ = [
     "reject_input",
     "retry_failed_submissions",
     "set_case_state",
+    "set_final_actions",
     "set_submission_state",
     "submit_submission",
     "unescape_raw",
@@ -1199,6 +1201,8 @@ class CaseToOpen:
     submission_id: int | None = None
     hit_id: int | None = None
     fin: str | None = None
+    #: the criminal history read for the case (migration 0006), stored with it
+    criminal_history: Mapping[str, Any] | None = None
 
 
 def open_cases(session: Session, items: Sequence[CaseToOpen]) -> list[bool]:
@@ -1248,6 +1252,9 @@ def open_cases(session: Session, items: Sequence[CaseToOpen]) -> list[bool]:
                 "case_sha256": digest,
                 "opened_at": opened_at,
                 "updated_at": opened_at,
+                "criminal_history": (
+                    dict(item.criminal_history) if item.criminal_history is not None else None
+                ),
             }
         )
     if rows:
@@ -1671,3 +1678,105 @@ def _one(session: Session, write: Any, find: Any) -> Any:
         if find() is None:
             raise
         return write()
+
+
+# --------------------------------------------------------------------------- final action
+# (migration 0006) The final action on a case is one stored fact: cases.final_action,
+# final_action_at, final_officer_action_id. Written once, here, audited; everything that acts on
+# or reports a decision reads it.
+
+
+@dataclass(frozen=True)
+class FinalActionToSet:
+    case_id: str
+    action: Action | str
+    officer_action_id: int
+    at: datetime
+    actor: str
+
+
+def set_final_actions(
+    session: Session,
+    items: Sequence[FinalActionToSet],
+    *,
+    audit_batch: audit.AuditBatch | None = None,
+) -> list[bool]:
+    """Record the final action of cases -> written, per item (False: the same final action
+    from the same officer action was already recorded -- a re-run). Each written one is audited
+    ``case.final_action``. A case whose final action is already recorded from another officer
+    action raises :class:`ConflictError`: the final action is written once. The officer action
+    must belong to the case and have chosen that action."""
+    prepared = []
+    for item in items:
+        try:
+            action = Action(item.action)
+        except ValueError as exc:
+            raise InputError("final_action", str(exc)) from exc
+        check_text("actor", item.actor, min_length=1, max_length=ACTOR_MAX)
+        prepared.append((item, action, _aware("at", item.at)))
+    case_ids = sorted({i.case_id for i in items})
+    current: dict[str, tuple[Any, Any]] = {}
+    for chunk in _chunks(case_ids):
+        for cid, final, oa in session.execute(
+            select(
+                CaseRecord.case_id, CaseRecord.final_action, CaseRecord.final_officer_action_id
+            ).where(CaseRecord.case_id.in_(chunk))
+        ):
+            current[cid] = (final, oa)
+    action_ids = sorted({i.officer_action_id for i in items})
+    chosen: dict[int, tuple[str, Any]] = {}
+    for chunk in _chunks(action_ids):
+        for aid, cid, act in session.execute(
+            select(OfficerAction.id, OfficerAction.case_id, OfficerAction.chosen_action).where(
+                OfficerAction.id.in_(chunk)
+            )
+        ):
+            chosen[aid] = (cid, act)
+    out: list[bool] = []
+    rows: list[dict[str, Any]] = []
+    batch = _own_batch(session, audit_batch)
+    for item, action, at in prepared:
+        if item.case_id not in current:
+            raise NotFoundError(f"case {item.case_id!r} does not exist")
+        owner = chosen.get(item.officer_action_id)
+        if owner is None or owner[0] != item.case_id or Action(owner[1]) is not action:
+            raise InputError(
+                "officer_action_id",
+                f"{item.officer_action_id} is not an officer action of case {item.case_id!r} "
+                f"choosing {action.value}",
+            )
+        final, oa = current[item.case_id]
+        if final is not None:
+            if oa == item.officer_action_id and Action(final) is action:
+                out.append(False)
+                continue
+            raise ConflictError(
+                f"case {item.case_id!r}: the final action is already {Action(final).value} "
+                f"(officer action #{oa}); it is recorded once"
+            )
+        current[item.case_id] = (action, item.officer_action_id)
+        rows.append(
+            {"cid": item.case_id, "fa": action.value, "at": at, "oa": item.officer_action_id}
+        )
+        batch.add(
+            "case.final_action",
+            actor=item.actor,
+            subject={"case_id": item.case_id, "officer_action_id": item.officer_action_id},
+            payload={"final_action": action.value, "at": at.isoformat()},
+        )
+        out.append(True)
+    if rows:
+        table = CaseRecord.__table__
+        session.execute(
+            update(table)
+            .where(table.c.case_id == bindparam("cid"), table.c.final_action.is_(None))
+            .values(
+                final_action=bindparam("fa"),
+                final_action_at=bindparam("at"),
+                final_officer_action_id=bindparam("oa"),
+            ),
+            rows,
+        )
+    if audit_batch is None:
+        batch.flush()
+    return out
