@@ -119,3 +119,20 @@ def test_demo_holds_the_oversight_report(demo):
     assert "oversight/oversight-" in html
     report = (out / "oversight" / page.rsplit("/", 1)[-1]).read_text()
     assert "Oversight report" in report and "8 CFR 287.7(d)" in report
+
+
+def test_pipeline_statistics_carry_the_audit_head_that_verifies(demo):
+    """The store-derived statistics are published with the audit log's tree head (issue 9),
+    named in the report, and `audit verify --since` accepts it (store engineer)."""
+    out, result, _ = demo
+    head_path = out / "pipeline" / "audit-head.json"
+    head = json.loads(head_path.read_text(encoding="utf-8"))
+    assert head["tree_size"] == result.pipeline["audit_head"]["tree_size"] > 0
+    assert head["tree_size"] == result.pipeline["audit_entries"]
+    assert 'href="pipeline/audit-head.json"' in (out / "index.html").read_text()
+    url = f"sqlite:///{out / 'pipeline' / 'securecomm.db'}"
+    verified = CliRunner().invoke(
+        app, ["audit", "verify", "--url", url, "--since", str(head_path), "--format", "json"]
+    )
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["since"][0]["ok"] is True

@@ -311,9 +311,30 @@ def _pipeline(
         "unrepresentable": report.unrepresentable,
         "timings": report.timings,
     }
+    _publish_audit_head(db, result)
     (db.parent / "pipeline-report.json").write_text(
         json.dumps(result.pipeline, indent=2, default=str), encoding="utf-8"
     )
+
+
+def _publish_audit_head(db: Path, result: DemoResult) -> None:
+    """Store-derived statistics carry the audit log's signed tree head beside them (issue 9;
+    securecomm.store.audit.publish_head): keep it, check it with `audit verify --since`."""
+    from .store.audit import publish_head
+    from .store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        head, path = publish_head(engine, db.parent)
+    finally:
+        engine.dispose()
+    result.paths["pipeline_audit_head"] = str(path)
+    result.pipeline["audit_head"] = {
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "signed": head.signature is not None,
+        "file": path.name,
+    }
 
 
 # --------------------------------------------------------------------------- oversight
@@ -378,6 +399,8 @@ def _links(out: Path, result: DemoResult) -> list[dict[str, str]]:
         "comparison_html": "Policy comparison (HTML)",
         "comparison_csv": "Policy comparison (CSV)",
         "pipeline_monthly_csv": "Monthly statistics of the pipeline run, from the store (CSV)",
+        "pipeline_audit_head": "Audit log signed tree head the pipeline statistics were "
+        "taken at (keep it; check with `securecomm audit verify --since`)",
         "oversight_html": "Oversight report: overrides, supervisor review, holds past the "
         "limit (pipeline run, last month, HTML)",
     }

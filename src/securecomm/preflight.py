@@ -20,6 +20,7 @@ __all__ = [
     "SUPPORTED_BACKENDS",
     "PreflightError",
     "PreflightReport",
+    "check_audit_settings",
     "check_biographic_model",
     "check_counts",
     "check_data_dir",
@@ -131,6 +132,18 @@ def check_holiday_calendar(today: dt.date | None = None) -> None:
         )
 
 
+def check_audit_settings() -> None:
+    """The audit log's settings (signing key, checkpoint cadence, witness directory;
+    :mod:`securecomm.store.treeheads`) are usable now, not at the first audited write."""
+    from .store.treeheads import AuditConfigError
+    from .store.treeheads import settings as audit_settings
+
+    try:
+        audit_settings()
+    except AuditConfigError as exc:
+        raise PreflightError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -223,6 +236,7 @@ def preflight(
     check_settings(settings)
     report = PreflightReport(policies=check_policies(settings))
     check_holiday_calendar()
+    check_audit_settings()
     check_data_dir(settings.data_dir_for(engine.url))
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="DEFERRED")

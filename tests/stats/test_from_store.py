@@ -225,3 +225,57 @@ def test_cli_export_bad_input_names_the_option(tmp_path):
     )
     assert r.exit_code == 2 and "--url" in r.output
     assert not (tmp_path / "y.parquet").exists()
+
+
+# --------------------------------------------------------------------------- audit head (issue 9)
+
+
+def test_store_statistics_carry_a_signed_audit_head_that_verifies(store, tmp_path, monkeypatch):
+    """`stats from-store` writes the audit log's signed tree head beside the statistics, and
+    a reader who kept it checks it with `audit verify --since` (store engineer)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+    from securecomm.store import treeheads
+
+    engine, _ = store
+    key, pub, key_id = treeheads.generate_key(tmp_path / "audit.key")
+    monkeypatch.setenv(treeheads.ENV_SIGNING_KEY, str(key))
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "published" / "outcomes.parquet"
+    runner = CliRunner()
+    result = runner.invoke(app, ["stats", "from-store", "--url", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    head_path = out.parent / "audit-head.json"
+    assert str(head_path) in result.stderr and "signed" in result.stderr
+    head = treeheads.SignedTreeHead.from_json(head_path.read_text(encoding="utf-8"))
+    assert head.key_id == key_id and head.verify_signature(treeheads.load_public_key(str(pub)))
+    assert head.tree_size > 0
+    verified = runner.invoke(
+        app, ["audit", "verify", "--url", url, "--since", str(head_path), "--format", "json"]
+    )
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["since"][0]["ok"] is True
+    # a head that was altered after publication does not verify
+    forged = json.loads(head_path.read_text(encoding="utf-8"))
+    forged["tree_size"] -= 1
+    (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+    refused = runner.invoke(app, ["audit", "verify", "--url", url, "--since",
+                                  str(tmp_path / "forged.json")])  # fmt: skip
+    assert refused.exit_code != 0
+
+
+def test_bad_audit_setting_stops_the_export_before_it_writes(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from securecomm.cli import app
+
+    url = f"sqlite:///{tmp_path}/e.db"
+    upgrade(url)
+    monkeypatch.setenv("SECURECOMM_AUDIT_SIGNING_KEY", str(tmp_path / "absent.pem"))
+    out = tmp_path / "o.parquet"
+    r = CliRunner().invoke(app, ["stats", "from-store", "--url", url, "--out", str(out)])
+    assert r.exit_code == 2 and "error: SECURECOMM_AUDIT_SIGNING_KEY: " in r.stderr
+    assert not out.exists()

@@ -289,3 +289,15 @@ def test_cli_add_list_disable_api_key(users_db):
 
     r = runner.invoke(root, ["users", "disable", "x.y", "--url", url, "--as", "o.ruiz"])
     assert r.exit_code == 2 and "actor: has role ice_officer" in r.output
+
+
+def test_field_office_has_no_list_of_its_own_reserved_names(users_db):
+    """One list of reserved system actors (users.service.RESERVED_ACTORS): the field office
+    accepts registered users only, so a reserved name is refused there too."""
+    from securecomm.interop import field_office
+
+    assert not hasattr(field_office, "RESERVED_ACTORS")
+    with users_db.session() as s:
+        for name in ("notifier", "auto\u2010accept", "pipeline"):  # Unicode hyphen too
+            with pytest.raises(field_office.FieldOfficeError):
+                field_office._person(s, "officer", name, field_office.OFFICER_ROLES)

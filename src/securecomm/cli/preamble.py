@@ -151,11 +151,15 @@ def describe_fault(exc: BaseException) -> CliError | None:
     from sqlalchemy import exc as sa_exc
 
     from ..preflight import PreflightError
+    from ..store.treeheads import AuditConfigError
 
     if isinstance(exc, CliError):
         return exc
     if isinstance(exc, PreflightError):  # a setting or a required file: configuration
         return CliError(str(exc), USAGE)
+    if isinstance(exc, AuditConfigError):  # an audit setting (signing key, checkpoint cadence)
+        # raised when a write appends to the audit log; the message names the variable only
+        return CliError(one_line(str(exc)), USAGE)
     if isinstance(exc, sa_exc.NoSuchModuleError | sa_exc.ArgumentError):
         return CliError(f"database URL: {one_line(str(exc).splitlines()[0])}", USAGE)
     if isinstance(exc, sa_exc.DBAPIError):
@@ -343,15 +347,20 @@ def load_policy_or_fail(name: str, option: str = "--policy"):
 # --------------------------------------------------------------------------- database
 
 
-def open_engine(url: str | None, *, require_head: bool = True, create: bool = False):
+def open_engine(
+    url: str | None, *, require_head: bool = True, create: bool = False, writes: bool = False
+):
     """An engine for ``url`` (default ``$SECURECOMM_DATABASE_URL`` or the SQLite default).
 
     The URL must name a supported backend (:func:`securecomm.preflight.check_database_url`).
     With ``require_head`` the database must exist and be at the newest schema; a SQLite file
     that does not exist is reported, never created, unless ``create`` (``db upgrade``,
     ``world seed``): a read-only command must not leave a ``securecomm.db`` behind.
+    A command that ``writes`` (every write appends to the audit log) first checks the audit
+    settings (:func:`securecomm.preflight.check_audit_settings`): a bad one is a usage error
+    naming the setting before any work is done.
     """
-    from ..preflight import PreflightError, check_database_url
+    from ..preflight import PreflightError, check_audit_settings, check_database_url
     from ..store.db import current_revision, database_url, display_url, head_revision, make_engine
 
     target = url or database_url()
@@ -359,6 +368,11 @@ def open_engine(url: str | None, *, require_head: bool = True, create: bool = Fa
         parsed = check_database_url(target)
     except PreflightError as exc:
         fail(str(exc))
+    if writes:
+        try:
+            check_audit_settings()
+        except PreflightError as exc:
+            fail(str(exc))
     shown = display_url(parsed)
     if parsed.get_backend_name() == "sqlite" and not create:
         database = parsed.database
@@ -418,11 +432,14 @@ def transaction(
     message."""
     from ..store.db import session_scope
     from ..store.errors import StoreError
+    from ..store.treeheads import AuditConfigError
 
-    engine = open_engine(url)
+    engine = open_engine(url, writes=True)
     try:
         with session_scope(engine) as session:
             return work(session)
+    except AuditConfigError:
+        raise  # a setting, not the data: exit 2 through describe_fault
     except (*refused, StoreError) as exc:
         fail(str(exc), DATA)
     finally:

@@ -40,8 +40,8 @@ world_app = Typer(help="Synthetic world for tests, demos and benchmarks.")
 ident_app = Typer(help="Biometric galleries (IDENT and criminal history).")
 
 
-def _engine(url: str | None, *, require_head: bool = True):
-    return open_engine(url, require_head=require_head, create=not require_head)
+def _engine(url: str | None, *, require_head: bool = True, writes: bool = False):
+    return open_engine(url, require_head=require_head, create=not require_head, writes=writes)
 
 
 def _settings(**overrides: Any):
@@ -75,7 +75,7 @@ def submit(
     the rejected-input store and listed on stderr; exit 1 if any line was rejected."""
     from .intake import submit_bookings
 
-    engine = _engine(url)
+    engine = _engine(url, writes=True)
     from ..store.db import session_factory
 
     src = source or ("submit:stdin" if file == "-" else f"submit:{Path(file).name}")[:64]
@@ -142,7 +142,7 @@ def worker(
         Fault.from_env()  # test-only fault injection: a malformed value is a usage error
     except ValueError as exc:
         fail(str(exc))
-    engine = _engine(url)
+    engine = _engine(url, writes=True)
     settings = _settings(auto_accept=True if auto_accept else None)
     from ..store.db import session_factory
 
@@ -653,7 +653,7 @@ def _field_office(url: str | None, fn, *args, **kwargs):
     from ..store.db import session_factory
     from .field_office import FieldOfficeError, run_audited
 
-    engine = _engine(url)
+    engine = _engine(url, writes=True)
     try:
         # a refused choice (a detainer against a citizen) is audited, then reported
         return run_audited(session_factory(engine), fn, *args, **kwargs)
@@ -885,7 +885,7 @@ def submissions_retry(
 
     if bool(tcn) == all_failed:
         fail("give either --tcn T (one or more) or --all-failed")
-    engine = _engine(url)
+    engine = _engine(url, writes=True)
     try:
         from ..store.db import session_factory
 

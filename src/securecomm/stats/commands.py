@@ -223,6 +223,7 @@ def from_store_cmd(
     target = url or database_url()
     if out.suffix != ".parquet":
         fail(f"--out: a .parquet file expected, got {str(out)!r}")
+    _check_audit_settings()  # the head published beside the export is signed with them
     try:
         table = booking_outcomes_from_store(target, policy=policy)
     except StoreExportError as exc:
@@ -234,6 +235,40 @@ def from_store_cmd(
     err.print(
         f"wrote {table.num_rows} bookings ({table['policy'][0] if table.num_rows else policy}) "
         f"-> {out}",
+        highlight=False,
+    )
+    _publish_audit_head(target, out.parent)
+
+
+def _check_audit_settings() -> None:
+    from securecomm.preflight import PreflightError, check_audit_settings
+
+    try:
+        check_audit_settings()
+    except PreflightError as exc:
+        fail(str(exc))
+
+
+def _publish_audit_head(url: str, directory: Path) -> None:
+    """The audit log's signed tree head beside the store-derived statistics (issue 9): a
+    reader keeps it and checks it later with `securecomm audit verify --since`."""
+    from securecomm.cli.preamble import open_engine
+    from securecomm.store.audit import publish_head
+    from securecomm.store.errors import AuditError
+    from securecomm.store.treeheads import AuditConfigError
+
+    engine = open_engine(url)
+    try:
+        head, path = publish_head(engine, directory)
+    except AuditConfigError:
+        raise  # a setting: one line naming it, exit 2 (securecomm.cli.preamble)
+    except AuditError as exc:  # a log that fails verification is not vouched for
+        fail(f"audit log: {exc}; no tree head published", 1)
+    finally:
+        engine.dispose()
+    err.print(
+        f"audit tree head: {head.tree_size} entries, root {head.root_hash[:16]}..., "
+        f"{'signed' if head.signature else 'UNSIGNED'} -> {path}",
         highlight=False,
     )
 

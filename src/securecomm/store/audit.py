@@ -92,6 +92,7 @@ __all__ = [
     "inclusion_proof",
     "list_entries",
     "prepare_entry",
+    "publish_head",
     "verify",
     "verify_entry_inclusion",
 ]
@@ -861,6 +862,17 @@ def checkpoint(
         select(AuditCheckpoint).where(AuditCheckpoint.tree_size == report.entries)
     )
     if existing is not None:
+        if existing.signature is None and key is not None:
+            # taken before a key was configured; verify() just checked its root against the
+            # log, so it is signed now (same size, root and time) rather than handed out
+            # unsigned, e.g. to be published with the statistics
+            signed = treeheads.make_head(
+                existing.tree_size, existing.root_hash, existing.created_at, key
+            )
+            existing.signature, existing.key_id = signed.signature, signed.key_id
+            session.flush()
+            if witness_dir is not None:
+                session.info.setdefault(_WITNESS_KEY, []).append((witness_dir, signed))
         return existing
     head = _lock_head_row(session)
     compact = _compact_range(session, head.size, None)  # recomputed: verify just read them
@@ -951,3 +963,26 @@ def consistency_proof(session: Session, old_size: int, new_size: int | None = No
     if not 0 <= old_size <= size:
         raise AuditError(f"old size {old_size} outside 0..{size}")
     return [p.hex() for p in merkle.consistency_proof(_leaves(session, size), old_size)]
+
+
+#: The file name the signed tree head takes beside published statistics.
+PUBLISHED_HEAD_NAME = "audit-head.json"
+
+
+def publish_head(engine: Any, directory: Any) -> tuple[treeheads.SignedTreeHead, Any]:
+    """Verify the log and write its current signed tree head (``audit head``'s JSON) to
+    ``directory/audit-head.json``, beside statistics derived from the store: anyone who keeps
+    the file can later prove with ``securecomm audit verify --since`` that the log the
+    statistics came from was neither rewritten nor truncated (RFC 6962 consistency; issue 9:
+    heads "published with the monthly public statistics"). Returns the head and the path.
+    Raises :class:`AuditError` when the log fails verification: nothing is published then."""
+    from pathlib import Path
+
+    from .db import session_factory
+
+    st = treeheads.settings()
+    with session_factory(engine)() as session, session.begin():
+        head = head_of(checkpoint(session, key=st.signing_key, witness_dir=st.witness_dir))
+    path = Path(directory) / PUBLISHED_HEAD_NAME
+    path.write_text(head.to_json(), encoding="utf-8")
+    return head, path

@@ -51,7 +51,7 @@ def _run(url: str | None, work, *, write: bool):
     from ..store.db import session_factory
     from .service import UserError
 
-    engine = open_engine(url)
+    engine = open_engine(url, writes=write)
     try:
         with session_factory(engine)() as session:
             try:
