@@ -300,3 +300,22 @@ def test_parsers_accept_or_name_the_field(text) -> None:
             parse(text)
         except StatsInputError as exc:
             assert str(exc).startswith(f"{field}: expected")
+
+
+def test_cli_monthly_html_names_counties(tmp_path) -> None:
+    import addfips
+
+    from securecomm.stats.places import county_name
+
+    rows = [r for r in world_rows() if r["policy"] == "tfsc-2011"]
+    rows[0]["county_fips"] = None  # a jurisdiction with no known county keeps its row
+    src = _write(tmp_path / "w.parquet", rows)
+    out = tmp_path / "m.html"
+    res = runner.invoke(app, ["stats", "monthly", src, "--format", "html", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    af = addfips.AddFIPS()
+    for state, fips in ((J1[1], J1[2]), (J3[1], J3[2])):
+        assert af.get_county_fips(county_name(fips), state=state) == fips
+        assert f">{county_name(fips)}<" in html
+    assert ">unknown county<" in html

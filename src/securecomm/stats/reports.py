@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .monthly import CELLS
+from .places import county_name
 from .quarterly import quarterly_wide
 from .render import bar_chart, render
 from .schema import CONVICTION_STATUSES, LEVEL_CATEGORIES
@@ -48,7 +49,8 @@ def monthly_html(
         if j is None:
             j = jurisdictions[key] = {
                 "month": r["month"], "state": r["state"], "ori": r["ori"],
-                "county_fips": r["county_fips"], "by_measure": {m: 0 for m in SUMMARY},
+                "county_fips": r["county_fips"],
+                "county_name": county_name(r["county_fips"]), "by_measure": {m: 0 for m in SUMMARY},
             }  # fmt: skip
         if r["measure"] not in SUMMARY:
             continue
