@@ -99,6 +99,7 @@ def _register_command_groups() -> None:
     from ..store.commands import audit_app, db_app
     from ..synth.commands import synth_app
     from ..users.commands import users_app
+    from ..web import commands as web_commands
 
     app.add_typer(db_app, name="db", help="Database schema (Alembic migrations).")
     app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
@@ -113,6 +114,7 @@ def _register_command_groups() -> None:
         foia_app, name="foia", help="Real ICE records (FOIA releases): import, measures, summary."
     )
     oversight_commands.register(app)
+    web_commands.register(app)  # serve, web demo|seed-demo
 
 
 _register_command_groups()

@@ -235,11 +235,13 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / normalize_language(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def catalog_problems(catalog: Catalog) -> list[str]:
+def catalog_problems(catalog: Catalog, messages: tuple[str, ...] | None = None) -> list[str]:
     """What keeps ``catalog`` from being used: untranslated, fuzzy or missing messages,
-    placeholder mismatches, Babel's own format checks. Empty when the catalog is usable."""
+    placeholder mismatches, Babel's own format checks. Empty when the catalog is usable.
+    ``messages``: the msgids that must be there (default this module's; the web's public
+    description checks its own catalog with the same rules)."""
     problems = []
-    for msgid in MESSAGES:
+    for msgid in MESSAGES if messages is None else messages:
         message = catalog.get(msgid)
         if message is None:
             problems.append(f"missing message {msgid[:50]!r}")
