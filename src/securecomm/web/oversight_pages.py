@@ -128,17 +128,17 @@ def complaint_status(request: Request, receipt: str | None = None, lang: str = "
     """Status only: stage, dates, the public outcome statement -- nothing personal."""
     svc = _svc(request)
     language = _language(lang)
-    status, missing = None, False
+    found, missing = None, False
     with svc.read_session() as s:
         caller = svc.caller(request, s)
         if receipt:
             try:
-                status = complaints.public_status(s, receipt[:40])
+                found = complaints.public_status(s, receipt[:40])
             except complaints.ComplaintError:
                 missing = True
-    return render(request, "complaint_status.html", caller, status=status, missing=missing,
-                  receipt=(receipt or "")[:40], language=language, languages=_languages(),
-                  t=complaint_text.text(language), status_code=404 if missing else 200)  # fmt: skip
+    return render(request, "complaint_status.html", caller, status=404 if missing else 200,
+                  found=found, missing=missing, receipt=(receipt or "")[:40], language=language,
+                  languages=_languages(), t=complaint_text.text(language))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- CRCL
