@@ -75,7 +75,7 @@ def _fixtures(site) -> dict[str, dict[str, str]]:
             }
     ov = oversight_fixtures(site)  # complaints and a panel draw are not jurisdiction-scoped
     for side, cid in (("own", ov["complaint_id"]), ("other", ov["other_complaint_id"])):
-        out[side].update(complaint_id=cid, receipt_code=ov["receipt"], draw_id=ov["draw_id"],
+        out[side].update(complaint_id=cid, draw_id=ov["draw_id"],
                          pseudonym=ov["pseudonym"])  # fmt: skip
     for side in out.values():
         assert all(v not in (None, "None") for v in side.values()), out

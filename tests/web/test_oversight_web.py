@@ -52,12 +52,12 @@ def test_public_status_is_status_only(site):
     ov = oversight_fixtures(site)
     c = site.client()
     for r in (c.get(f"/complaint/status?receipt={ov['receipt']}"),
-              c.get(f"/api/v1/complaint-status/{ov['receipt']}")):  # fmt: skip
+              c.get(f"/api/v1/complaint-status?receipt_code={ov['receipt']}")):  # fmt: skip
         assert r.status_code == 200
         for secret in (COMPLAINANT_NAME, COMPLAINANT_CONTACT, "Me retuvieron", "narrative",
                        "contact", site.demo.ori):  # fmt: skip
             assert secret not in r.text
-    assert c.get("/api/v1/complaint-status/NOPE-NOPE-NOPE").status_code == 404
+    assert c.get("/api/v1/complaint-status?receipt_code=NOPE-NOPE-NOPE").status_code == 404
     assert c.get("/complaint/status?receipt=NOPE").status_code == 404
 
 

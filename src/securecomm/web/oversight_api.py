@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..oversight import complaints
@@ -17,7 +17,10 @@ from .oversight_pages import ComplaintId, audit_read, refused
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(gate)])
 
-ReceiptCode = Annotated[str, Path(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z-]+$")]
+ReceiptCode = Annotated[
+    str, Query(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z-]+$",
+               description="The receipt code given when the complaint was filed.")
+]
 
 
 class ComplaintIn(BaseModel):
@@ -60,10 +63,10 @@ def file_complaint(request: Request, body: ComplaintIn) -> Receipt:
                                           name=body.name, contact=body.contact, links=links)  # fmt: skip
     except complaints.ComplaintError as exc:
         raise refused(exc) from None
-    return Receipt(receipt_code=code, status_url=f"/api/v1/complaint-status/{code}")
+    return Receipt(receipt_code=code, status_url=f"/api/v1/complaint-status?receipt_code={code}")
 
 
-@router.get("/complaint-status/{receipt_code}", operation_id="complaint.status", tags=["public"],
+@router.get("/complaint-status", operation_id="complaint.status", tags=["public"],
             responses=ERRORS)  # fmt: skip
 def complaint_status(request: Request, receipt_code: ReceiptCode) -> dict[str, Any]:
     """The status of a complaint by its receipt code: stage, dates, the public outcome."""
