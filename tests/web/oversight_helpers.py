@@ -37,6 +37,12 @@ def oversight_fixtures(site) -> dict[str, str]:
             s, channel="phone", category="language_access", narrative="No interpreter at booking.",
             anonymous=True, actor="crcl.demo",
         ).id
+        # one filed three weeks ago and never acknowledged: the worker's sweep flags its breach
+        complaints.file_complaint(
+            s, channel="email", category="us_citizen_held", narrative="Citizen held overnight.",
+            anonymous=True, actor="crcl.demo", at=site.now - dt.timedelta(days=21),
+        )  # fmt: skip
+        complaints.flag_breaches(s, site.now)
     draw_id, pseudonym = None, None
     for when in (site.now, site.now + dt.timedelta(days=1)):
         with svc.session() as s:

@@ -135,7 +135,15 @@ def test_api_advance_and_list_overdue(site):
                headers=h)  # fmt: skip
     assert r.status_code == 422 and r.json()["error"]["field"] == "to"
     listed = c.get("/api/v1/complaints?overdue=true", headers=h)
-    assert listed.status_code == 200 and all(x["overdue"] for x in listed.json()["complaints"])
+    assert listed.status_code == 200 and listed.json()["complaints"]
+    assert all(x["overdue"] for x in listed.json()["complaints"])
+    # the portal flags it: a red row and the worker's recorded breach
+    login(c, "crcl.demo", site.password)
+    page = c.get("/complaints").text
+    assert 'class="overdue"' in page and "No breach recorded" not in page
+    assert "complaint_overdue" not in page  # alerts page, not the list
+    alerts = c.get("/oversight/alerts").text
+    assert "is overdue in stage received" in alerts
 
 
 def test_panel_sees_deidentified_cases_and_records_a_finding(site):
