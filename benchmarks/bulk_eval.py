@@ -34,26 +34,36 @@ def _in(codes) -> str:
 
 
 def tfsc_2011_action_sql(params: dict, table: str) -> str:
-    """tfsc-2011's action, written by hand in DuckDB SQL from DESIGN 3 (not from the trees).
+    """tfsc-2011's action (specification v2), written by hand in DuckDB SQL (not from the trees).
 
     Parameter values are inlined from the pack so both sides apply the same interpretation.
     """
     p = params
     rx = lambda field, name: f"coalesce(regexp_matches({field}, {_q(p[name])}, 'i'), false)"  # noqa: E731
+    # v2: the code decides; a literal refines only catch-all codes, and only the public-order
+    # catch-alls can become minor; domestic violence is never minor
+    generic = f"o.ncic IN {_in(p['offenses.generic_ncic'])}"
+    refinable = f"o.ncic IN {_in(p['offenses.minor_refinable_ncic'])}"
+    serious_literal = (
+        f"({generic} AND ({rx('o.literal', 'offenses.serious_traffic_literal_pattern')}"
+        f" OR {rx('o.literal', 'offenses.dui_literal_pattern')}))"
+    )
     traffic = (
         f"(o.ncic IN {_in(p['offenses.minor_traffic_ncic'])} OR o.ncic IN {_in(p['offenses.serious_traffic_ncic'])}"
-        f" OR {rx('o.literal', 'offenses.minor_traffic_literal_pattern')}"
-        f" OR {rx('o.literal', 'offenses.serious_traffic_literal_pattern')})"
+        f" OR ({refinable} AND {rx('o.literal', 'offenses.minor_traffic_literal_pattern')})"
+        f" OR {serious_literal})"
     )
     serious = (
-        f"(o.ncic IN {_in(p['offenses.serious_traffic_ncic'])} OR {rx('o.literal', 'offenses.serious_traffic_literal_pattern')}"
+        f"(o.ncic IN {_in(p['offenses.serious_traffic_ncic'])} OR {serious_literal}"
         f" OR (coalesce(o.injury, false) AND {traffic}))"
     )
+    dv = f"(coalesce(o.domestic_violence, false) OR o.ncic IN {_in(p['offenses.domestic_violence_ncic'])})"
     minor_or_less = "o.severity IN ('infraction', 'misdemeanor')"
-    minor_traffic = f"({traffic} AND {minor_or_less} AND NOT {serious})"
+    minor_traffic = f"({traffic} AND {minor_or_less} AND NOT {serious} AND NOT {dv})"
     minor_misd = (
-        f"((o.ncic IN {_in(p['offenses.minor_misdemeanor_ncic'])} OR {rx('o.literal', 'offenses.minor_misdemeanor_literal_pattern')})"
-        f" AND {minor_or_less} AND NOT {traffic})"
+        f"((o.ncic IN {_in(p['offenses.minor_misdemeanor_ncic'])} OR ({refinable} AND "
+        f"{rx('o.literal', 'offenses.minor_misdemeanor_literal_pattern')}))"
+        f" AND {minor_or_less} AND NOT {traffic} AND NOT {dv})"
     )
     long = p["aggravated_felony.min_sentence_days"]
     no_sentence = ("A", "B", "C", "D", "E", "H", "I", "K", "N")
@@ -65,7 +75,6 @@ def tfsc_2011_action_sql(params: dict, table: str) -> str:
         + " OR ".join(f"o.ncic IN {_in(p[f'aggravated_felony.{k}_ncic'])}" for k in with_sentence)
         + ")))))"
     )
-    dv = f"(coalesce(o.domestic_violence, false) OR o.ncic IN {_in(p['offenses.domestic_violence_ncic'])})"
     cs = f"(o.ncic IN {_in(p['offenses.controlled_substance_ncic'])})"
     mj = f"(o.ncic IN {_in(p['offenses.simple_marijuana_possession_ncic'])})"
     firearm = f"(o.ncic IN {_in(p['offenses.firearm_ncic'])})"
@@ -74,20 +83,25 @@ def tfsc_2011_action_sql(params: dict, table: str) -> str:
     def n(lst: str, pred: str) -> str:
         return f"len(list_filter({lst}, o -> {pred}))"
 
+    # v2: a juvenile adjudication is not a conviction (Matter of Devison)
+    convictions = "list_filter(convictions, o -> NOT coalesce(o.juvenile_adjudication, false))"
+
     ymd = lambda d: f"(year({d}) * 10000 + month({d}) * 100 + day({d}))"  # noqa: E731
     years = lambda a, b: f"floor(({ymd(b)} - {ymd(a)}) / 10000)"  # noqa: E731
     return f"""
 WITH f AS (
   SELECT case_id, person_citizenship_status AS status, person_final_order_on IS NOT NULL AS final_order,
-    {n("convictions", af)} AS n_af,
-    {n("convictions", "o.severity = 'felony'")} AS n_fel,
-    {n("convictions", f"o.severity = 'misdemeanor' AND NOT {minor_traffic}")} AS n_misd,
-    ({n("convictions", f"{cs} AND NOT {mj}")} >= 1 OR {n("convictions", mj)} >= 2
-      OR {n("convictions", firearm)} >= 1 OR {n("convictions", dv)} >= 1
-      OR len(list_distinct(list_transform(list_filter(convictions, o -> {cimt}), o -> o.incident_key))) >= 2) AS other_ground,
+    {n(convictions, af)} AS n_af,
+    {n(convictions, "o.severity = 'felony'")} AS n_fel,
+    {n(convictions, f"o.severity = 'misdemeanor' AND NOT {minor_traffic}")} AS n_misd,
+    ({n(convictions, f"{cs} AND NOT {mj}")} >= 1 OR {n(convictions, mj)} >= 2
+      OR {n(convictions, firearm)} >= 1 OR {n(convictions, dv)} >= 1
+      OR len(list_distinct(list_transform(list_filter({convictions}, o -> {cimt}), o -> o.incident_key))) >= 2) AS other_ground,
     len(charges) >= 1 AND {n("charges", f"NOT {minor_traffic}")} = 0 AS all_minor_traffic,
     len(charges) >= 1 AND {n("charges", f"NOT ({minor_traffic} OR {minor_misd})")} = 0
       AND {n("charges", f"{minor_misd} AND o.disposition = 'pending'")} >= 1 AS minor_offenses_pending,
+    len(charges) >= 1 AND {n("charges", f"NOT ({minor_traffic} OR ({minor_misd} AND o.disposition IN ('dismissed', 'acquitted')))")} = 0
+      AND {n("charges", minor_misd)} >= 1 AS minor_offenses_disposed,
     (flag_crime_victim OR flag_crime_witness OR flag_domestic_violence_victim OR flag_civil_rights_plaintiff
       OR person_relief_u_visa OR person_relief_t_visa OR person_relief_vawa) AS protected,
     flag_national_security, flag_gang_member, flag_serious_public_safety_risk, flag_outstanding_criminal_warrant,
@@ -117,6 +131,7 @@ SELECT case_id,
        WHEN protected AND NOT aggravating THEN 'no_detainer'
        WHEN all_minor_traffic AND NOT higher THEN 'no_detainer'
        WHEN minor_offenses_pending AND NOT higher THEN 'conditional_detainer'
+       WHEN minor_offenses_disposed AND NOT higher THEN 'no_detainer'
        ELSE 'detainer' END AS action
 FROM h
 """

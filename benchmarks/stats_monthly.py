@@ -32,6 +32,7 @@ from securecomm.stats.schema import (
     CONVICTION_STATUSES,
     DECLINE_REASONS,
     PRIORITY_BASES,
+    PROGRAMS,
     STATUS_CATEGORIES,
 )
 from securecomm.stats.testing import generate_outcomes
@@ -71,6 +72,8 @@ def hand_sql(path: str) -> str:
             cond = f"{det} AND list_contains(priority_bases, '{b}')"
         cells.append(("detainers_by_priority_basis", b, cond))
     cells.append(("holds_past_expiry", "all", "held_past_expiry"))
+    cells += [("submissions_by_program", p, f"program = '{p}'") for p in PROGRAMS]
+    cells += [("detainers_by_program", p, f"{det} AND program = '{p}'") for p in PROGRAMS]
     names = [f"c{i:03d}|{m}|{c}" for i, (m, c, _) in enumerate(cells)]
     counts = ",\n  ".join(
         f'count(*) FILTER (WHERE {cond}) AS "{name}"'

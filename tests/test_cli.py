@@ -94,7 +94,7 @@ def test_decide_with_variant_file():
     assert result.exit_code == 0, result.stderr
     ds = decisions(result.stdout)
     assert ds[0].policy == "tfsc-2011-recent-entry-5y"
-    assert ds[0].policy_version.startswith("1.0.0+")
+    assert ds[0].policy_version.startswith("2.0.0+")
     assert not any(d.action.value == "conditional_detainer" for d in ds)
 
 
@@ -214,3 +214,194 @@ def test_cases_to_parquet_and_evaluate_compare_policies(tmp_path):
     }
     assert {d["case_id"]: d["action"] for d in bulk_rows} == single
     assert (out_dir / "actions_by_policy.csv").read_text().count("\n") >= 2
+
+
+# --------------------------------------------------------------------------- faults (issue 8 item 5,
+# issue 9 item 6): one line naming the cause, exit 2 (usage/configuration) or 1 (data/runtime),
+# never a traceback, never the data
+
+
+def fault(*args: str, code: int, needle: str, env: dict | None = None, input=None):
+    result = runner.invoke(app, list(args), env=env, input=input)
+    assert result.exit_code == code, (args, result.output)
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error: ") and needle in lines[-1], result.stderr
+    return result
+
+
+@pytest.fixture
+def migrated(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run("db", "upgrade", "--url", url).exit_code == 0
+    return url
+
+
+def test_fault_database_unreachable():
+    fault("status", "--url", "postgresql+psycopg://nobody@127.0.0.1:1/none", code=2,
+          needle="database unreachable")  # fmt: skip
+    fault("status", code=2, needle="unreachable",
+          env={"SECURECOMM_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})  # fmt: skip
+
+
+def test_fault_unsupported_url():
+    fault("status", "--url", "mysql://u@h/d", code=2, needle="'mysql' databases are not supported")
+    fault("detainers", "list", "--url", "not a url", code=2, needle="--url: not a database URL")
+
+
+def test_fault_missing_database_is_not_created(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fault("status", code=2, needle="no database at sqlite:///securecomm.db")
+    fault("cases", "list", code=2, needle="securecomm db upgrade")
+    assert list(tmp_path.iterdir()) == []  # nothing written to the current directory
+
+
+def test_fault_read_only_database(migrated, tmp_path):
+    path = migrated.removeprefix("sqlite:///")
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    booking = tmp_path / "b.jsonl"
+    booking.write_text('{"tcn": "T-1"}\n')
+    fault("submit", str(booking), "--url", read_only, code=2, needle="read-only")
+
+
+def test_fault_disk_full(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "c.parquet"))
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    fault("cases", "to-parquet", str(CASELOAD), str(tmp_path / "c.parquet"), code=1,
+          needle="the disk is full")  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial output left
+
+
+def test_fault_data_dir_is_a_file(migrated, tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("not a directory")
+    fault("worker", "--until-idle", "--url", migrated, code=2, needle="is a file",
+          env={"SECURECOMM_DATA_DIR": str(blocker)})  # fmt: skip
+
+
+def test_fault_wrong_paths(tmp_path):
+    fault("decide", str(tmp_path / "missing.jsonl"), code=2, needle="FILE: no such file")
+    fault("decide", str(tmp_path), code=2, needle="is a directory")
+    fault("cases", "to-parquet", str(tmp_path / "x.jsonl"), str(tmp_path / "o.parquet"),
+          code=2, needle="no such file")  # fmt: skip
+    fault("evaluate", str(tmp_path / "none.parquet"), "-p", "tfsc-2011", "--out",
+          str(tmp_path), code=2, needle="CASELOAD: no such file")  # fmt: skip
+
+
+def test_fault_file_where_a_directory_is_needed(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("x")
+    fault("cases", "to-parquet", str(CASELOAD), str(blocker / "c.parquet"), code=2,
+          needle="is a file, a directory is needed")  # fmt: skip
+    fault("demo", "--out", str(blocker), code=2, needle="--out")
+
+
+def test_fault_unwritable_rejected_path(tmp_path):
+    fault("decide", str(EXAMPLE), "--rejected", str(tmp_path / "no" / "such" / "r.jsonl"),
+          code=2, needle="--rejected: directory")  # fmt: skip
+    fault("decide", str(EXAMPLE), "--rejected", str(tmp_path), code=2,
+          needle="--rejected: ")  # fmt: skip
+
+
+def test_fault_empty_result_says_so(tmp_path):
+    import pyarrow.parquet as pq
+
+    from securecomm.stats.testing import generate_outcomes
+
+    src = tmp_path / "outcomes.parquet"
+    pq.write_table(generate_outcomes(200, jurisdictions_n=5, months=2), src)
+    assert run("stats", "monthly", str(src), "--month", "2012-01").exit_code == 0
+    fault("stats", "monthly", str(src), "--month", "2030-01", code=1,
+          needle="no bookings for month 2030-01")  # fmt: skip
+
+
+def test_fault_negative_numbers_and_unknown_codes():
+    fault("detainers", "due", "--within", "-2d", code=2, needle="--within")
+    fault("detainer", "hold-until", "2011-10-07T17:00", "-z", "America/New_York",
+          "--hold-hours", "-48", code=2, needle="--hold-hours")  # fmt: skip
+    fault("offenses", "classify", "0000", code=2, needle="0000")
+    fault("worker", "--max-batches", "-1", code=2, needle="--max-batches")
+
+
+def test_internal_errors_show_no_data_unless_debug(monkeypatch):
+    import securecomm.law.engine as engine
+
+    def boom(self, case):
+        raise RuntimeError("JOSE GARCIA template [0.18, 0.06]")
+
+    monkeypatch.setattr(engine.CompiledPack, "decide", boom)
+    result = fault("decide", str(EXAMPLE), code=1, needle="internal error (run with --debug)")
+    assert "JOSE" not in result.output and "0.18" not in result.output
+    debug = runner.invoke(app, ["--debug", "decide", str(EXAMPLE)])
+    assert isinstance(debug.exception, RuntimeError)  # the traceback is the caller's to see
+
+
+def test_version_and_completion():
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("securecomm ")
+    assert "--install-completion" in run("--help").stdout
+
+
+def test_one_format_convention():
+    as_json = json.loads(run("policies", "--format", "json").stdout)
+    assert {p["name"] for p in as_json} >= {"tfsc-2011", "pep-2014"}
+    as_csv = run("policies", "--format", "csv").stdout.splitlines()
+    assert as_csv[0].startswith("name,policy_version,title,citation")
+    explained = json.loads(run("explain", str(EXAMPLE), "--format", "json").stdout)
+    assert explained["case_id"] == "ex-001" and explained["reasons"]
+    reasons = run("explain", str(EXAMPLE), "--format", "csv").stdout.splitlines()
+    assert reasons[0] == "rule,text,citation" and len(reasons) > 2
+    classified = json.loads(run("offenses", "classify", "5404", "--format", "json").stdout)
+    assert classified["ncic"] == "5404" and classified["categories"]
+    held = json.loads(run("detainer", "hold-until", "2011-10-07T17:00", "-z",
+                          "America/New_York", "--format", "json").stdout)  # fmt: skip
+    assert held[0]["hold_until"].startswith("2011-10-12T17:00")  # Columbus Day on the 10th
+    assert run("decide", str(CASELOAD), "--format", "xml").exit_code == 2
+
+
+def test_tables_never_cut_identifiers_when_piped():
+    """Piped (CliRunner is not a terminal) at 80 columns: every case id is whole."""
+    result = run("decide", str(CASELOAD), "--format", "table")
+    ids = [json.loads(line)["case_id"] for line in CASELOAD.read_text().splitlines()]
+    assert all(case_id in result.stdout for case_id in ids)
+    assert "…" not in result.stdout
+
+
+_NOISY = """
+import logging, sys, warnings
+import securecomm.explain as ex
+orig = ex.pack_summary
+def noisy(p):
+    warnings.warn("DEPRECATED-THING", DeprecationWarning)
+    logging.getLogger("splink").warning("level NOT-OBSERVED in the data")
+    return orig(p)
+ex.pack_summary = noisy
+from securecomm.cli import main
+sys.argv = ["securecomm", *sys.argv[1:]]
+main()
+"""
+
+
+def test_library_warnings_stay_off_the_terminal_unless_verbose(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def run_noisy(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _NOISY, *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    quiet = run_noisy("policies", "--format", "json")
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)
+    assert "DEPRECATED-THING" not in quiet.stderr and "NOT-OBSERVED" not in quiet.stderr
+    loud = run_noisy("--verbose", "policies", "--format", "json")
+    assert "DEPRECATED-THING" in loud.stderr and "NOT-OBSERVED" in loud.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written to the current directory

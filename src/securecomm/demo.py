@@ -397,8 +397,10 @@ def _line_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="month"),
-            y=alt.Y("count:Q", title="bookings", scale=alt.Scale(type="symlog")),
+            # years on the time axis ("Oct 2008"), counts with thousands separators
+            x=alt.X("month:T", title="month", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("count:Q", title="bookings a month (log scale)",
+                    scale=alt.Scale(type="symlog"), axis=alt.Axis(format=",d")),
             color=alt.Color("series:N", sort=[label for *_, label in _SERIES]),
             tooltip=["month", "series", "count"],
         )
@@ -425,7 +427,8 @@ def _comparison_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
         .mark_bar()
         .encode(
             x=alt.X("policy:N", sort=list(DEMO_PACKS)),
-            y=alt.Y("count:Q", stack=True),
+            y=alt.Y("count:Q", stack=True, title="detainers and notification requests",
+                    axis=alt.Axis(format=",d")),
             color="kind:N",
             tooltip=["policy", "kind", "count"],
         )

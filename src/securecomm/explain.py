@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -31,6 +32,13 @@ def render_explanation(console: Console, pack: Pack, case: Case, d: Decision) ->
         f"Priority: {d.priority or 'none'}{' (' + ', '.join(d.priority_bases) + ')' if d.priority_bases else ''}.  "
         f"Criminal level: {d.level or 'none'}.",
     ]  # fmt: skip
+    decisive = d.decisive_rule
+    if decisive is not None:
+        # the citation follows under "Why this action"; the panel keeps to one short line each
+        head.append(escape(f"Decided by {decisive.rule} (rank {decisive.rank})."))
+        if decisive.safeguard:
+            head.append(escape(f"Safeguard: {decisive.safeguard}."))
+            head.append("A more severe override needs a supervisor (report IV rec. 2).")
     if d.requires_supervisor_approval:
         head.append("[yellow]A supervisor must approve this action.[/]")
     console.print(Panel("\n".join(head), title="Recommendation", expand=False))
@@ -78,6 +86,8 @@ def pack_summary(pack: Pack) -> dict[str, Any]:
                 "outcome": r.outcome,
                 "citation": r.citation,
                 "text": r.text,
+                "safeguard": r.safeguard,
+                "decline_reason": r.decline_reason,
             }
             for r in bound.action_rules
         ],

@@ -84,9 +84,7 @@ def check_settings(settings: Any) -> None:
     match = _in_unit_interval(settings.match_threshold, "match_threshold")
     band = _in_unit_interval(settings.verification_band_low, "verification_band_low")
     if band > match:
-        raise PreflightError(
-            f"verification_band_low: {band:g} is above match_threshold {match:g}"
-        )
+        raise PreflightError(f"verification_band_low: {band:g} is above match_threshold {match:g}")
     _in_unit_interval(settings.min_template_quality, "min_template_quality", zero_ok=True)
 
 
@@ -96,7 +94,9 @@ def check_counts(**counts: int | None) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise PreflightError(f"--{name.replace('_', '-')}: {value!r} is not a whole number >= 1")
+            raise PreflightError(
+                f"--{name.replace('_', '-')}: {value!r} is not a whole number >= 1"
+            )
 
 
 def check_policies(settings: Any) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from .law.engine import bind_pack, column_name
 from .law.flatten import CASE_COLUMNS, OFFENSE_FIELDS
 from .law.packs import PACKS
+from .law.rules import conditional
 
 
 def _cell(text: object) -> str:
@@ -31,10 +32,12 @@ def render_rules_md() -> str:
         bound = bind_pack(pack)
         lines += [f"## {pack.name} ({pack.policy_version})", "", f"{pack.title}. {pack.description}",
                   "", f"Source: {pack.citation}", "", "### Action rules (highest rank decides)", "",
-                  "| rank | rule | outcome | citation | text |", "|---|---|---|---|---|"]  # fmt: skip
+                  "| rank | rule | outcome | citation | text | safeguard | decline reason |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in bound.action_rules:
             lines.append(
-                f"| {r.rank} | `{r.id}` | {r.outcome} | {_cell(r.citation)} | {_cell(r.text)} |"
+                f"| {r.rank} | `{r.id}` | {r.outcome} | {_cell(r.citation)} | {_cell(r.text)} | "
+                f"{_cell(r.safeguard or '')} | {r.decline_reason or ''} |"
             )
         lines += [
             "",
@@ -50,6 +53,12 @@ def render_rules_md() -> str:
                     f"| {r.kind} | `{r.id}`{extra} | {_cell(r.citation)} | {_cell(r.text)} |"
                 )
         lines.append("")
+    lines += ["## The conditional detainer after it is lodged", "",
+              "Pure functions of `law/rules/conditional.py`, called by the pipeline when a "
+              "charge's disposition is recorded.", "", "| rule | citation | text |", "|---|---|---|"]
+    for r in conditional.RULES:
+        lines.append(f"| `{r.id}` | {_cell(r.citation)} | {_cell(r.text)} |")
+    lines.append("")
     lines += ["## Parameters", "", "Values per pack where they differ; `kind` says whether the value is a",
               "fact of the source or our interpretation.", "",
               "| parameter | kind | since | value (" + ", ".join(PACKS) + ") | citation | rationale |",
@@ -86,7 +95,8 @@ def render_columns_md() -> str:
         lines.append(f"| `{name}` | {t} | {_cell(meaning)} |")
     lines += ["", "## Outcome columns (`decisions-<policy>.parquet`)", "",
               "`case_id`, `policy`, `policy_version`, `removable`, `level`, `priority`, `action`,",
-              "`action_rule` (the deciding rule), `requires_supervisor_approval`, `notify`, and one",
+              "`action_rule` (the deciding rule), `requires_supervisor_approval`, `notify`,",
+              "`decline_reason` (the deciding rule's, `no_detainer` rules only), and one",
               "boolean per rule, named `r__` + the rule id with non-alphanumerics as `_`, e.g.",
               f"`{column_name('actions.tfsc.minor-traffic-only')}`."]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -107,6 +107,34 @@ def assert_same(con, pack: Pack, cases: list[Case], **kw) -> None:
         assert row["requires_supervisor_approval"] == decision.requires_supervisor_approval
         assert row["notify"] == decision.lea_disclosure.notify
         assert row["policy"] == pack.name and row["policy_version"] == pack.policy_version
+        decisive = decision.decisive_rule
+        assert row["action_rule"] == decisive.rule
+        expected_decline = decisive.decline_reason if decision.action == "no_detainer" else None
+        assert (row["decline_reason"] if row["action"] == "no_detainer" else None) == (
+            expected_decline
+        )
+        assert_v2_invariants(case, decision, row)
+
+
+HOLDING = ("detainer", "conditional_detainer", "notification_request")
+CITIZENS = ("us_citizen_by_birth", "naturalized_citizen")
+
+
+def assert_v2_invariants(case: Case, decision, row: Mapping[str, Any]) -> None:
+    """Specification v2 properties, on the single decision and the bulk row alike."""
+    if case.person.citizenship_status.value in CITIZENS:
+        # no citizen ever gets a detainer, a notification request or a priority (3.2, 3.4)
+        assert decision.action not in HOLDING and row["action"] not in HOLDING, case.case_id
+        assert decision.priority is None and decision.priority_bases == (), case.case_id
+        assert row["priority"] is None, case.case_id
+        if decision.policy in ("tfsc-2011", "tfsc-2011-strict"):
+            # no immigration hit information on any citizen (3.8, IV rec. 3)
+            assert decision.lea_disclosure.fields == () and row["notify"] is False
+    if decision.requires_supervisor_approval or row["requires_supervisor_approval"]:
+        # supervisor approval only where someone would be held (3.5, IV rec. 2)
+        assert decision.action in HOLDING and row["action"] in HOLDING, case.case_id
+    if not decision.removable:
+        assert decision.priority is None and row["priority"] is None
 
 
 def _diff(case_id: str, got: Mapping, expected: Mapping) -> str:

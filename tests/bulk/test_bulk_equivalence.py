@@ -21,6 +21,7 @@ from bulk_helpers import (
     flat_table,
 )
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from securecomm.bulk.ibis_compiler import (
     IbisCompiler,
@@ -29,9 +30,11 @@ from securecomm.bulk.ibis_compiler import (
     outcome_columns,
 )
 from securecomm.bulk.synthetic import generate_flat_caseload
-from securecomm.bulk.testing import NON_ASCII_LITERALS, case_batches
+from securecomm.bulk.testing import NON_ASCII_LITERALS, case_batches, literals, ncic_codes
 from securecomm.law.engine import CompiledPack, bind_pack
-from securecomm.law.expr import Col, Lit, PythonCompiler, YearsBetween
+from securecomm.law.expr import Col, Count, Lit, PythonCompiler, YearsBetween, bind_params
+from securecomm.law.flatten import flatten_case
+from securecomm.law.offenses import CATEGORIES, offense_classifier
 from securecomm.law.packs import PACKS
 from securecomm.law.schema import Case
 
@@ -101,6 +104,7 @@ def _conviction(**fields) -> dict:
         "convicted_on": None,
         "incident_key": None,
         "from_current_charge": False,
+        "juvenile_adjudication": False,
     }
     out.update(fields)
     return out
@@ -198,3 +202,80 @@ def test_years_between_floors_like_python(duck) -> None:
     expected = [PythonCompiler({}).compile(YearsBetween(Lit(a), Lit(b)))({}, None, {})
                 for a, b in zip(starts, ends, strict=True)]  # fmt: skip
     assert got == expected == [-1, -16, -1, 30]
+
+
+# --------------------------------------------------------------------------- v2 properties
+
+CITIZENS = ("us_citizen_by_birth", "naturalized_citizen")
+
+
+def _with(case: Case, **person_or_flags) -> Case:
+    data = case.model_dump(mode="json")
+    person = {k: v for k, v in person_or_flags.items() if k != "flags"}
+    data["person"].update(person)
+    data["flags"].update(person_or_flags.get("flags", {}))
+    return Case.model_validate(data)
+
+
+@pytest.mark.parametrize("pack_name", PACK_NAMES)
+@bulk_settings(8)
+@given(cases=case_batches(min_size=1, max_size=25), status=st.sampled_from(CITIZENS))
+def test_no_citizen_ever_gets_a_detainer_or_a_priority(duck, pack_name, cases, status) -> None:
+    """Whatever the record shows (convictions, flags, final orders), a citizen — naturalized or
+    US-born and falsely matched — gets no holding action and no priority, single and bulk
+    (assert_same checks assert_v2_invariants on both)."""
+    assert_same(duck, PACKS[pack_name], [_with(c, citizenship_status=status) for c in cases])
+
+
+@pytest.mark.parametrize("pack_name", PACK_NAMES)
+@bulk_settings(8)
+@given(cases=case_batches(min_size=1, max_size=25))
+def test_supervisor_approval_only_with_a_holding_action(duck, pack_name, cases) -> None:
+    """Protected and aggravating persons: approval is asked only where the action would hold."""
+    flagged = [_with(c, flags={"crime_victim": True, "gang_member": True}) for c in cases]
+    assert_same(duck, PACKS[pack_name], flagged)
+
+
+_CATEGORY_NAMES = sorted(CATEGORIES)
+
+
+@bulk_settings(10)
+@given(
+    offenses=st.lists(
+        st.tuples(ncic_codes(), literals(), st.sampled_from(["infraction", "misdemeanor", "felony"]),
+                  st.booleans()),
+        min_size=1, max_size=40,
+    )
+)  # fmt: skip
+def test_no_literal_lowers_the_category_of_a_specific_code_in_bulk(duck, offenses) -> None:
+    """Each offense classified with its literal and without, in Python and in Ibis on DuckDB:
+    the same categories either way, and on a specific (non catch-all) code the literal changes
+    nothing; on a catch-all code outside the public-order ones it never makes a charge minor."""
+    params = {name: p.value for name, p in PACKS["tfsc-2011"].parameters.items()}
+    generic = set(params["offenses.generic_ncic"])
+    refinable = set(params["offenses.minor_refinable_ncic"])
+    records = []
+    for i, (code, literal, severity, dv) in enumerate(offenses):
+        for tag, text in (("lit", literal), ("bare", "")):
+            charge = {"ncic": code, "literal": text, "severity": severity, "domestic_violence": dv}
+            data = {**BASE_CASE, "case_id": f"{tag}-{i}", "arrest": {"charges": [charge]}}
+            records.append(flatten_case(Case.model_validate(data)))
+    table = duck.read_parquet(write_parquet(records))
+    compiler = IbisCompiler(table)
+    exprs = {
+        name: compiler.compile(bind_params(Count("charges", CATEGORIES[name][0]()), params))
+        for name in _CATEGORY_NAMES
+    }
+    bulk = table.select("case_id", **exprs).to_pyarrow().to_pylist()
+    by_id = {r["case_id"]: {n for n in _CATEGORY_NAMES if r[n]} for r in bulk}
+    python = offense_classifier(params)
+    for record in records:
+        single = {c["category"] for c in python(record["charges"][0])} & set(_CATEGORY_NAMES)
+        assert by_id[record["case_id"]] == single, record["charges"][0]
+    minor = {"minor_traffic", "minor_misdemeanor"}
+    for i, (code, literal, severity, _) in enumerate(offenses):
+        with_literal, bare = by_id[f"lit-{i}"], by_id[f"bare-{i}"]
+        if code not in generic:
+            assert with_literal == bare, (code, literal, severity)
+        elif code not in refinable:
+            assert not (with_literal & minor) - bare, (code, literal, severity)

@@ -200,3 +200,20 @@ def test_validate_booking_line_reports_every_error():
     assert booking is None and tcn == "T-1"
     fields = {e["field"] for e in errors}
     assert {"ori", "booked_at", "biographics", "charges.0.ncic", "charges.0.severity"} <= fields
+
+
+def test_invalid_jurisdiction_time_zone_is_an_error_at_intake(world):
+    """The policy in force is chosen by the facility's local date: a booking from a
+    jurisdiction whose time zone is not a valid IANA name is rejected, never read as UTC."""
+    from sqlalchemy import text
+
+    doc = _doc(world)
+    with world.backend.engine.begin() as conn:  # edited behind the store's back
+        conn.execute(
+            text("UPDATE jurisdictions SET timezone = 'Mars/Olympus' WHERE ori = :ori"),
+            {"ori": doc["ori"]},
+        )
+    report = world.submit([_line(doc)], source="bad-zone")
+    assert (report.accepted, report.rejected) == (0, 1)
+    [error] = report.rejections[0].errors
+    assert error["field"] == "ori" and "time zone" in error["message"]

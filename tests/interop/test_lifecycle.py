@@ -98,7 +98,7 @@ def test_unconditional_lodge_release_eligible_friday_holds_until_tuesday_then_cu
         [issued] = lifecycle.events(s, d.id)
         assert issued.event_type.value == "issued"
         assert issued.details["policy"] == "tfsc-2011"
-        assert issued.details["policy_version"] == "1.0.0"
+        assert issued.details["policy_version"] == "2.0.0"
         [notice] = notices_of(s, d)
         assert notice.kind is NoticeKind.detainer_issued
         assert notice.content["hold_limit"]["hours"] == 48
@@ -720,7 +720,7 @@ def test_hold_uses_the_parameters_of_the_lodging_policy(world, tmp_path):
         d = lodge(s, "c-1", policy=str(variant))
         issued = lifecycle.events(s, d.id)[0]
         assert issued.details["policy_ref"] == str(variant.resolve())
-        assert issued.details["policy_version"].startswith("1.0.0+")
+        assert issued.details["policy_version"].startswith("2.0.0+")
         [notice] = notices_of(s, d)
         assert notice.content["hold_limit"]["hours"] == 24
         d = lifecycle.report_release_eligible(s, d.id, at=FRI_17, actor=ACTOR)

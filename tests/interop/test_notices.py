@@ -140,7 +140,7 @@ def test_decision_notice_carries_only_the_disclosed_fields(world, disclosure, ex
         assert notice.content["requests"] == ["detainer"]
         for name in expected:
             assert notice.content["disclosed"][name] == FACTS[name]
-        assert notice.idempotency_key == "decision:c-1:tfsc-2011:1.0.0"
+        assert notice.idempotency_key == "decision:c-1:tfsc-2011:2.0.0"
 
 
 def test_decision_notice_is_idempotent_and_returns_none_without_notify(world):

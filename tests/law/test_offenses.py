@@ -146,10 +146,12 @@ def test_every_parameter_code_is_in_the_ncic_table(pack) -> None:
         ),
         (charge_record("5499", "SPEEDING", injury=True), {"serious_traffic"}, {"minor_traffic"}),
         (
-            charge_record("4801", "FLEEING OR ELUDING POLICE"),
+            charge_record("4899", "FLEEING OR ELUDING POLICE"),
             {"serious_traffic"},
             {"minor_traffic"},
         ),
+        # v2: a specific code decides alone; its literal is not read
+        (charge_record("4801", "FLEEING OR ELUDING POLICE"), {"misdemeanor"}, {"serious_traffic"}),
         (charge_record("5499", "FLED FROM OFFICER"), {"serious_traffic"}, {"minor_traffic"}),
         (
             charge_record("5499", "DRIVING UNDER THE INFLUENCE"),
@@ -250,7 +252,7 @@ def test_serious_and_minor_traffic_are_exclusive_over_all_traffic_codes() -> Non
 
 def test_literal_matching_is_case_insensitive() -> None:
     assert "minor_misdemeanor" in categories(charge_record("7399", "Loitering in a park"))
-    assert "serious_traffic" in categories(charge_record("4801", "fleeing"))
+    assert "serious_traffic" in categories(charge_record("4899", "fleeing"))
 
 
 @pytest.mark.parametrize(
@@ -402,3 +404,103 @@ def test_classification_uses_the_given_parameters() -> None:
         for e in classify_offense(record, params)
         if e["why"].startswith("derived")
     }
+
+
+# --------------------------------------------------------------------------- v2: code decides
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["DUI", "DWI", "DWAI", "DUID", "OVI", "OWI", "DRUNK DRIVING", "DRIVING UNDER INFLUENCE",
+     "DRIVING UNDER THE INFLUENCE OF ALCOHOL", "LEAVING THE SCENE", "HIT AND RUN",
+     "FAILURE TO STOP AT SCENE OF ACCIDENT", "FLEEING", "ELUDING A POLICE OFFICER"],
+)  # fmt: skip
+def test_5499_serious_literals(literal) -> None:
+    """v2 3.1: under 5499 these literals are serious traffic (III rec. 1), never minor."""
+    found = categories(charge_record("5499", literal))
+    assert "serious_traffic" in found and "minor_traffic" not in found, (literal, sorted(found))
+
+
+@pytest.mark.parametrize("literal", ["DUI", "DRUNK DRIVING", "DWAI"])
+def test_dui_literal_is_a_significant_misdemeanor(literal) -> None:
+    """Johnson 2(b) names DUI; booked under 5499 it is one too."""
+    assert "significant_misdemeanor" in categories(charge_record("5499", literal))
+
+
+@pytest.mark.parametrize(
+    ("code", "literal"),
+    [("3616", "LOITERING"), ("3616", "SPEEDING"), ("2206", "EQUIPMENT"),
+     ("2206", "POSSESSION OF BURGLARY EQUIPMENT"), ("0999", "SPEEDING"), ("1199", "LOITERING"),
+     ("3599", "SPEEDING"), ("2303", "TRESPASSING")],
+)  # fmt: skip
+def test_a_literal_never_makes_a_specific_or_serious_code_minor(code, literal) -> None:
+    found = categories(charge_record(code, literal))
+    assert not {"minor_traffic", "minor_misdemeanor"} & set(found), (code, literal, sorted(found))
+
+
+def test_a_literal_is_not_read_on_a_specific_code() -> None:
+    assert "serious_traffic" not in categories(charge_record("4801", "FLEEING"))
+    assert "serious_traffic" in categories(charge_record("4899", "FLEEING"))
+    assert "minor_traffic" in categories(charge_record("7399", "SPEEDING"))
+
+
+@pytest.mark.parametrize("severity", ["infraction", "misdemeanor"])
+@pytest.mark.parametrize(
+    ("code", "literal"),
+    [("7399", "LOITERING"), ("5311", "DISORDERLY CONDUCT"), ("5499", "SPEEDING"),
+     ("1313", "SIMPLE ASSAULT")],
+)  # fmt: skip
+def test_domestic_violence_is_never_minor(code, literal, severity) -> None:
+    """v2: a charge with domestic_violence true is a significant misdemeanor, never minor."""
+    found = categories(charge_record(code, literal, severity, domestic_violence=True))
+    assert not {"minor_traffic", "minor_misdemeanor"} & set(found), sorted(found)
+    assert "significant_misdemeanor" in found, sorted(found)
+
+
+def test_domestic_violence_felony_keeps_its_felony_category() -> None:
+    found = categories(charge_record("1313", "ASSAULT", "felony", domestic_violence=True))
+    assert "felony" in found and "significant_misdemeanor" not in found
+
+
+_SEVERITIES = ("infraction", "misdemeanor", "felony")
+_LITERALS = ("", "SPEEDING", "LOITERING", "DUI", "EQUIPMENT", "HIT AND RUN", "TRESPASSING",
+             "DRIVING WITHOUT A LICENSE", "PUBLIC INTOXICATION", "FLEEING POLICE")  # fmt: skip
+_MINOR = {"minor_traffic", "minor_misdemeanor"}
+
+
+def test_no_literal_lowers_the_category_of_a_specific_code_exhaustive() -> None:
+    """v2 property over every code of the table: on a specific (non catch-all) code the literal
+    changes nothing; on a catch-all code it never makes a charge minor unless the code is one of
+    the public-order catch-alls (offenses.minor_refinable_ncic)."""
+    from securecomm.law.offenses import offense_classifier
+
+    classify = offense_classifier(PARAMS)
+    template = charge_record("5499")
+
+    def cats(code: str, literal: str, severity: str) -> set[str]:
+        record = {**template, "ncic": code, "literal": literal, "severity": severity}
+        return {c["category"] for c in classify(record)}
+
+    generic = set(PARAMS["offenses.generic_ncic"])
+    refinable = set(PARAMS["offenses.minor_refinable_ncic"])
+    for code in ncic.NCIC_OFFENSES:
+        for severity in _SEVERITIES:
+            bare = cats(code, "", severity)
+            for literal in _LITERALS:
+                got = cats(code, literal, severity)
+                if code not in generic:
+                    assert got == bare, (code, literal, severity)
+                elif code not in refinable:
+                    assert not (_MINOR & got) - bare, (code, literal, severity)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("0901", "felony"), ("0999", "felony"), ("0909", "felony"), ("1101", "felony"),
+     ("3530", "felony"), ("2202", "felony"), ("5499", "misdemeanor"), ("1313", "misdemeanor"),
+     ("7399", "misdemeanor"), ("3562", "misdemeanor")],
+)  # fmt: skip
+def test_default_severity_from_the_code_family(code, expected) -> None:
+    from securecomm.law.offenses import default_severity
+
+    assert default_severity(code, PARAMS) == expected

@@ -539,7 +539,7 @@ def test_policy_version_carries_the_variant_digest() -> None:
     )
     b = variant(parameters={"priorities.recent_entry_years": 4})
     c = variant(name="other-name", parameters={"priorities.recent_entry_years": 5})
-    assert base.policy_version == "1.0.0"
+    assert base.policy_version == "2.0.0"  # specification v2
     assert a.policy_version.startswith(base.version + "+")
     digest = a.policy_version.split("+", 1)[1]
     assert len(digest) == 12 and all(ch in "0123456789abcdef" for ch in digest)

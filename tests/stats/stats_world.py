@@ -149,6 +149,8 @@ EXPECTED = {
         ("detainers_by_priority_basis", "level-2"): 1,
         ("detainers_by_priority_basis", "2(a)"): 1,
         ("holds_past_expiry", "all"): 1,
+        ("submissions_by_program", "secure_communities"): 10,
+        ("detainers_by_program", "secure_communities"): 3,
     },
     (FEB, "CO", "CO0010000", "08001"): {
         ("submissions", "all"): 5,
@@ -167,6 +169,8 @@ EXPECTED = {
         ("detainers_by_priority_basis", "1(b)"): 1,
         ("detainers_by_priority_basis", "level-1"): 1,
         ("detainers_by_priority_basis", "other"): 1,
+        ("submissions_by_program", "secure_communities"): 5,
+        ("detainers_by_program", "secure_communities"): 2,
     },
     (JAN, "CO", "CO0020000", None): {
         ("submissions", "all"): 6,
@@ -174,6 +178,7 @@ EXPECTED = {
         ("hits_by_status", "naturalized_citizen"): 1,
         ("hits_by_status", "nonimmigrant_visa"): 1,
         ("declines", "not_a_priority"): 1,
+        ("submissions_by_program", "secure_communities"): 6,
     },
     (FEB, "TX", "TXHPD0000", "48201"): {
         ("submissions", "all"): 8,
@@ -190,5 +195,7 @@ EXPECTED = {
         ("detainers_by_conviction", "no_criminal_history"): 1,
         ("detainers_by_conviction", "charged_only"): 1,
         ("detainers_by_priority_basis", "2(a)"): 1,
+        ("submissions_by_program", "secure_communities"): 8,
+        ("detainers_by_program", "secure_communities"): 2,
     },
 }

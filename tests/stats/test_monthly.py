@@ -20,6 +20,7 @@ from securecomm.stats.schema import (
     CONVICTION_STATUSES,
     DECLINE_REASONS,
     PRIORITY_BASES,
+    PROGRAMS,
     STATUS_CATEGORIES,
 )
 from securecomm.stats.source import StatsInputError
@@ -209,7 +210,7 @@ def outcome_rows(draw) -> dict:
         custody=draw(st.booleans()),
         removed=draw(st.booleans()),
         held=draw(st.booleans()),
-    )
+    ) | {"program": draw(st.sampled_from(PROGRAMS))}
 
 
 def recount(rows: list[dict]) -> Counter:
@@ -245,6 +246,9 @@ def recount(rows: list[dict]) -> Counter:
                 cells.append(("detainers_by_priority_basis", "other"))
         if r["held_past_expiry"]:
             cells.append(("holds_past_expiry", "all"))
+        cells.append(("submissions_by_program", r["program"]))
+        if det:
+            cells.append(("detainers_by_program", r["program"]))
         for cell in cells:
             c[(key, cell)] += 1
     return c

@@ -7,6 +7,7 @@ whole process (``spark_session``). DuckDB connections are cheap; each evaluation
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -31,6 +32,9 @@ def duckdb_connection(*, threads: int | None = None, memory_limit: str | None = 
     if threads is not None:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit is not None:
+        # a setting cannot be a bound parameter: only a plain size reaches the SQL text
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)? ?([KMGT]i?B|B)", memory_limit):
+            raise ValueError(f"memory_limit: a size such as '4GB', got {memory_limit!r}")
         con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     return con
 

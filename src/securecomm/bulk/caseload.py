@@ -36,12 +36,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from securecomm.case_files import MAX_LINE_CHARS  # one limit for every Case file reader
 from securecomm.jsonsafety import JsonInputError, loads_strict
 from securecomm.law.flatten import CASE_COLUMNS, OFFENSE_FIELDS, arrow_schema, flatten_case
 from securecomm.law.schema import Case
 
 BATCH_ROWS = 20_000
-MAX_LINE_CHARS = 1_000_000
 _READ_CHUNK = 1 << 20
 
 Progress = Callable[[int, int, int], None]  # (records read, accepted, rejected)

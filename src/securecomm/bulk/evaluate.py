@@ -19,7 +19,9 @@ with DuckDB whatever the engine: they are small aggregates over this run's own o
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -46,7 +48,7 @@ from securecomm.law.engine import (
 from securecomm.law.model import Pack
 from securecomm.law.schema import Action, Decision
 
-from .backends import connect
+from .backends import connect, duckdb_connection
 from .caseload import CaseloadError, check_caseload
 from .ibis_compiler import compile_outcomes, outcome_columns
 
@@ -57,6 +59,7 @@ DECISION_COLUMNS = (
     "priority",
     "requires_supervisor_approval",
     "notify",
+    "decline_reason",
 )
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, completed, total)
@@ -134,7 +137,7 @@ def decision_columns(pack: Pack, bound: BoundPack, outcomes: ir.Table) -> ir.Tab
     """Outcomes plus the Decision v1 summary columns, computed as ``assemble_decision`` does:
     ``priority`` the least priority of the fired priority rules, ``requires_supervisor_approval``
     any supervisor rule fired, ``notify`` any disclosure rule fired that is delivered (``always``
-    or no suppression fired)."""
+    or no suppression fired), ``decline_reason`` the deciding rule's (``decisive_rule``)."""
     t = outcomes
 
     def fired(kind: str, where: Callable[[Any], bool] = lambda r: True) -> list[ir.BooleanValue]:
@@ -154,7 +157,12 @@ def decision_columns(pack: Pack, bound: BoundPack, outcomes: ir.Table) -> ir.Tab
     suppressed = any_of(fired("suppression"))
     always = any_of(fired("disclosure", lambda r: r.always))
     unless_suppressed = any_of(fired("disclosure", lambda r: not r.always))
+    declines = [(t.action_rule == r.id, r.decline_reason) for r in bound.action_rules if r.decline_reason]
+    decline = (
+        ibis.cases(*declines, else_=ibis.null("string")) if declines else ibis.null("string")
+    )
     return t.mutate(
+        decline_reason=decline,
         policy=ibis.literal(pack.name),
         policy_version=ibis.literal(pack.policy_version),
         priority=priority,
@@ -212,8 +220,13 @@ def evaluate_caseload(
     if not packs:
         raise ValueError("evaluate_caseload: at least one pack")
     names = [p.name for p in packs]
-    if len(set(names)) != len(names):
+    # the names become columns of differences.parquet: distinct whatever the case (DuckDB and
+    # Spark resolve identifiers case-insensitively) and never the key column
+    folded = [n.casefold() for n in names]
+    if len(set(folded)) != len(folded):
         raise ValueError(f"evaluate_caseload: pack names must be distinct, got {names}")
+    if "case_id" in folded:
+        raise ValueError("evaluate_caseload: 'case_id' cannot be a pack name")
     check_caseload(caseload)
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -249,21 +262,25 @@ def evaluate_caseload(
 
 
 def _scan_caseload(caseload: Path) -> int:
-    """Number of cases; duplicate or missing case ids are an error naming them."""
-    path = _sql_string(caseload)
+    """Number of cases; duplicate or missing case ids are an error naming them.
+
+    No SQL is built from strings here or below: paths are bound parameters, column names are
+    quoted by Ibis (issue 9 item 5: a variant's ``name`` must never reach SQL as text)."""
     con = duckdb.connect()
-    (n, distinct, missing) = con.sql(
-        f"SELECT count(*), count(DISTINCT case_id), count(*) - count(case_id) "
-        f"FROM read_parquet({path})"
+    (n, distinct, missing) = con.execute(
+        "SELECT count(*), count(DISTINCT case_id), count(*) - count(case_id) "
+        "FROM read_parquet(?)",
+        [os.fspath(caseload)],
     ).fetchall()[0]
     if missing:
         raise CaseloadError(f"{caseload}: {missing} case(s) without a case_id")
     if distinct != n:
         dupes = [
             r[0]
-            for r in con.sql(
-                f"SELECT case_id FROM read_parquet({path}) GROUP BY case_id HAVING count(*) > 1 "
-                f"ORDER BY case_id LIMIT {MAX_NAMED_CASES}"
+            for r in con.execute(
+                "SELECT case_id FROM read_parquet(?) GROUP BY case_id HAVING count(*) > 1 "
+                "ORDER BY case_id LIMIT ?",
+                [os.fspath(caseload), MAX_NAMED_CASES],
             ).fetchall()
         ]
         raise CaseloadError(
@@ -272,8 +289,18 @@ def _scan_caseload(caseload: Path) -> int:
     return int(n)
 
 
-def _sql_string(path: Path | str) -> str:
-    return "'" + os.fspath(path).replace("'", "''") + "'"
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def decisions_file_name(policy: str) -> str:
+    """``decisions-<policy>.parquet``; a policy name that is not a plain file name (a variant's
+    ``name:`` may hold slashes, quotes, newlines ...) gets a slug and a digest instead, so it
+    can never leave the output directory or collide with another."""
+    if _SAFE_FILE_NAME.fullmatch(policy) and ".." not in policy:
+        return f"decisions-{policy}.parquet"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", policy).strip("._-")[:40] or "policy"
+    digest = hashlib.sha256(policy.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"decisions-{slug}-{digest}.parquet"
 
 
 def _evaluate_pack(
@@ -289,7 +316,7 @@ def _evaluate_pack(
     outcomes = compile_outcomes(bound, table)
     columns = [*outcome_columns(bound), *DECISION_COLUMNS]
     decisions = decision_columns(pack, bound, outcomes).select(*columns)
-    path = out_dir / f"decisions-{pack.name}.parquet"
+    path = out_dir / decisions_file_name(pack.name)
     partial = path.with_name(path.name + ".partial")
     try:
         _write(con, engine, decisions, partial)
@@ -355,20 +382,23 @@ def _write(con, engine: str, expr: ir.Table, path: Path) -> None:
 
 
 def _summarize(pack: Pack, bound: BoundPack, path: Path) -> dict[str, Any]:
-    """Rule firing counts, action counts, the number of undecided cases — one scan."""
-    con = duckdb.connect()
-    src = f"read_parquet({_sql_string(path)})"
-    sums = ", ".join(f'count_if("{column_name(r.id)}")' for r in bound.rules)
-    row = con.sql(
-        f"SELECT count(*), count(*) - count(action){', ' + sums if sums else ''} FROM {src}"
-    ).fetchall()[0]
-    out: dict[str, Any] = {"__cases__": int(row[0]), "__undecided__": int(row[1])}
-    for r, n in zip(bound.rules, row[2:], strict=True):
-        out[r.id] = int(n)
+    """Rule firing counts, action counts, the number of undecided cases — Ibis over DuckDB."""
+    con = duckdb_connection()
+    t = con.read_parquet(os.fspath(path))
+    # positional aliases: a rule id never becomes an identifier of the query
+    sums = {f"r{i}": t[column_name(r.id)].sum() for i, r in enumerate(bound.rules)}
+    row = t.aggregate(n=t.count(), undecided=t.action.isnull().sum(), **sums).to_pyarrow()
+    first = {name: row.column(name)[0].as_py() for name in row.column_names}
+    out: dict[str, Any] = {
+        "__cases__": int(first["n"]),
+        "__undecided__": int(first["undecided"] or 0),
+    }
+    for i, r in enumerate(bound.rules):
+        out[r.id] = int(first[f"r{i}"] or 0)
+    decided = t.filter(t.action.notnull())
+    counted = decided.group_by("action").aggregate(n=decided.count()).to_pyarrow()
     actions = dict(
-        con.sql(
-            f"SELECT action, count(*) FROM {src} WHERE action IS NOT NULL GROUP BY action"
-        ).fetchall()
+        zip(counted.column("action").to_pylist(), counted.column("n").to_pylist(), strict=True)
     )
     out["__actions__"] = {a.value: int(actions.get(a.value, 0)) for a in Action} | {
         k: int(v) for k, v in actions.items() if k not in {a.value for a in Action}
@@ -377,16 +407,11 @@ def _summarize(pack: Pack, bound: BoundPack, path: Path) -> dict[str, Any]:
 
 
 def _undecided_rows(bound: BoundPack, path: Path) -> list[dict[str, Any]]:
-    con = duckdb.connect()
-    cols = ", ".join(
-        f'"{c}"' for c in ["case_id", *(column_name(r.id) for r in bound.action_rules)]
-    )
-    rel = con.sql(
-        f"SELECT {cols} FROM read_parquet({_sql_string(path)}) WHERE action IS NULL "
-        f"LIMIT {MAX_NAMED_CASES}"
-    )
-    names = [d[0] for d in rel.description]
-    return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+    con = duckdb_connection()
+    t = con.read_parquet(os.fspath(path))
+    cols = ["case_id", *(column_name(r.id) for r in bound.action_rules)]
+    rows = t.filter(t.action.isnull()).select(*cols).limit(MAX_NAMED_CASES).to_pyarrow()
+    return rows.to_pylist()
 
 
 # --------------------------------------------------------------------------- comparison
@@ -413,23 +438,19 @@ def _compare(
             for rule_id, n in r.rules_fired.items():
                 rule = pack_rules[rule_id]
                 w.writerow([r.policy, rule_id, rule.kind, rule.citation, n])
-    con = duckdb.connect()
-    first = results[0]
-    select = ["d0.case_id AS case_id"] + [
-        f'd{i}.action AS "{r.policy}"' for i, r in enumerate(results)
-    ]
-    joins = " ".join(
-        f"JOIN read_parquet({_sql_string(r.decisions_path)}) d{i} USING (case_id)"
-        for i, r in enumerate(results)
-        if i > 0
-    )
-    differ = " OR ".join(f"d{i}.action <> d0.action" for i in range(1, len(results))) or "false"
-    query = (
-        f"SELECT {', '.join(select)} FROM read_parquet({_sql_string(first.decisions_path)}) d0 "
-        f"{joins} WHERE {differ} ORDER BY case_id"
-    )
+    # Ibis, not SQL text: the policy names become column names, quoted by the engine
+    con = duckdb_connection()
+    tables = [con.read_parquet(os.fspath(r.decisions_path)) for r in results]
+    joined = tables[0].select("case_id", a0=tables[0].action)
+    for i, t in enumerate(tables[1:], start=1):
+        joined = joined.join(t.select("case_id", **{f"a{i}": t.action}), "case_id")
+    differ = ibis.literal(False)
+    for i in range(1, len(results)):
+        differ = differ | (joined[f"a{i}"] != joined.a0).fill_null(False)
+    diff = joined.filter(differ).order_by("case_id")
+    diff = diff.select("case_id", **{r.policy: diff[f"a{i}"] for i, r in enumerate(results)})
     partial = diff_path.with_name(diff_path.name + ".partial")
-    con.sql(f"COPY ({query}) TO {_sql_string(partial)} (FORMAT parquet, COMPRESSION zstd)")
+    con.to_parquet(diff, os.fspath(partial), compression="zstd")
     os.replace(partial, diff_path)
-    (n,) = con.sql(f"SELECT count(*) FROM read_parquet({_sql_string(diff_path)})").fetchall()[0]
+    n = pq.ParquetFile(diff_path).metadata.num_rows
     return (actions_path, rules_path, diff_path), int(n)

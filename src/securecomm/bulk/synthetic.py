@@ -182,6 +182,7 @@ def _offense_items(
             "convicted_on": pa.nulls(n_items, pa.date32()),
             "incident_key": pa.nulls(n_items, pa.string()),
             "from_current_charge": pa.array(np.zeros(n_items, dtype=bool)),
+            "juvenile_adjudication": pa.array(np.zeros(n_items, dtype=bool)),
         }
     bucket = _choice(rng, range(7), (0.2, 0.3, 0.15, 0.05, 0.15, 0.05, 0.1), n_items)
     lo = np.array([0, 0, 30, 90, 91, 365, 366])[bucket]
@@ -220,11 +221,16 @@ def _offense_items(
         "convicted_on": _dates(convicted_on, rng.random(n_items) > 0.05),
         "incident_key": pc.if_else(pa.array(shared), incident, own),
         "from_current_charge": pa.array(np.zeros(n_items, dtype=bool)),
+        "juvenile_adjudication": pa.array(rng.random(n_items) < 0.02),
     }
 
 
 def _offense_struct(columns: dict[str, pa.Array]) -> pa.StructArray:
+    """Offense records as a struct array; ``juvenile_adjudication`` (v2) defaults to false for
+    producers that do not generate it."""
     offense_type = arrow_schema().field("charges").type.value_type
+    n = len(next(iter(columns.values())))
+    columns = {"juvenile_adjudication": pa.array(np.zeros(n, dtype=bool)), **columns}
     arrays = [columns[name].cast(offense_type.field(name).type) for name in OFFENSE_FIELDS]
     return pa.StructArray.from_arrays(arrays, fields=list(offense_type))
 

@@ -49,6 +49,8 @@ RULE_CODES = (
     "2201", "2202", "2299", "2303", "2399", "2589", "2699",
     "0301", "0303", "0399", "0901", "0911", "1001", "1003", "1101", "1103", "1116",
     "1301", "1313", "1316", "3601", "3605", "3802", "4001", "4802", "6300", "6401",
+    # v2: catch-all codes a literal refines, specific codes it must not
+    "7399", "4899", "4199", "5399", "9999", "0999", "1199", "2206", "3616", "4801",
 )  # fmt: skip
 
 # Literals matching, or nearly matching, the offense patterns of law/parameters.py.
@@ -69,6 +71,10 @@ LITERALS = (
     "failure to disperse", "jaywalking", "SIMPLE ASSAULT", "ASSAULT - DOMESTIC",
     "SHOPLIFTING", "PETTY THEFT", "POSSESSION OF MARIJUANA", "SALE OF COCAINE",
     "BURGLARY", "AGGRAVATED ASSAULT", "CARRYING CONCEALED WEAPON", "ILLEGAL ENTRY", "FORGERY",
+    # v2 literals: DUI variants, hit-and-run, federal re-entry, 'equipment' on specific codes
+    "DWAI", "DUID", "OVI", "OWI", "DRUNK DRIVING", "driving under influence", "LEAVING THE SCENE",
+    "FAILURE TO STOP AT SCENE OF ACCIDENT", "ILLEGAL RE-ENTRY 8 USC 1326",
+    "REENTRY AFTER DEPORTATION", "BURGLARY EQUIPMENT",
 )  # fmt: skip
 
 NON_ASCII_LITERALS = ("DRİVİNG WITHOUT A LICENSE", "drivé without a license", "édui", "ſpeeding")
@@ -179,6 +185,7 @@ def convictions(draw, decided: dt.date) -> dict:
         "counsel": counsel.value if counsel is not None else None,
         "gang_element": draw(st.sampled_from([False, False, False, True])),
         "domestic_violence": draw(st.sampled_from([False, False, False, True])),
+        "juvenile_adjudication": draw(st.sampled_from([False] * 6 + [True])),
     }
 
 

@@ -27,6 +27,7 @@ from .preamble import (
     one_line,
     open_input,
     out,
+    output_dir,
     writable_file,
 )
 from .preamble import rejected as rejected_line
@@ -115,6 +116,9 @@ def _register_command_groups() -> None:
     )
     oversight_commands.register(app)
     web_commands.register(app)  # serve, web demo|seed-demo
+    from securecomm.oversight.bias_commands import monitor_app
+
+    app.add_typer(monitor_app, name="monitor", help="Bias and pretext monitoring (TF IV rec. 5).")
 
 
 _register_command_groups()
@@ -162,8 +166,9 @@ def decide(
     decisions, bad = [], []
     if rejected is not None:
         writable_file(rejected, "--rejected")
+    stream = _open_input(file)  # a missing FILE fails before --rejected is created
     rejected_out = rejected.open("w", encoding="utf-8") if rejected else None
-    with _open_input(file) as stream:
+    with stream:
         for item in iter_case_inputs(stream):
             if item.ok:
                 try:
@@ -334,6 +339,8 @@ def to_parquet(
     """
     from ..bulk.caseload import cases_to_parquet
 
+    output_dir(dst.parent, "DST")  # created if needed (a file in the way is an error)
+    writable_file(dst, "DST")
     with _open_input(src) as stream:
         report = cases_to_parquet(stream, dst)
     out.print(f"{report.accepted} case(s) written to {dst}", highlight=False)
@@ -390,6 +397,7 @@ def evaluate(
     if not caseload.is_file():
         fail(f"CASELOAD: no such file {str(caseload)!r}")
     packs = [_policy(p) for p in policy]
+    output_dir(out_dir, "--out")
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(packs) + 1)
 
@@ -439,6 +447,7 @@ def demo(
                             pipeline_sample=pipeline_sample)  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
+    output_dir(out_dir, "--out")
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn(
         "{task.completed:,}/{task.total:,}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err) as progress:
@@ -459,8 +468,9 @@ def demo(
 def classify(
     ncic: Annotated[str, typer.Argument(help="NCIC code, 4 digits.")],
     severity: Annotated[
-        str, typer.Option(help="infraction | misdemeanor | felony")
-    ] = "misdemeanor",
+        str | None,
+        typer.Option(help="infraction | misdemeanor | felony (default: the code family's)"),
+    ] = None,
     literal: Annotated[str, typer.Option(help="Offense literal.")] = "",
     injury: bool = False,
     sentence_days: Annotated[int | None, typer.Option(help="Custodial sentence in days.")] = None,
@@ -471,30 +481,42 @@ def classify(
     """Classify one offense and say why, with the citation of each category."""
     from ..law.flatten import fold_literal
     from ..law.ncic import NCIC_OFFENSES
-    from ..law.offenses import classify_offense
+    from ..law.offenses import classify_offense, default_severity
 
     if ncic not in NCIC_OFFENSES:
         fail(f"NCIC: {ncic!r} is not an NCIC offense code")
-    if severity not in ("infraction", "misdemeanor", "felony"):
+    if severity is not None and severity not in ("infraction", "misdemeanor", "felony"):
         fail("--severity: infraction, misdemeanor or felony")
     pack = _policy(policy)
+    params = {k: p.value for k, p in pack.parameters.items()}
+    family = severity is None
+    severity = default_severity(ncic, params) if severity is None else severity
     offense = {
         "ncic": ncic, "literal": fold_literal(literal), "severity": severity, "injury": injury,
         "domestic_violence": False, "disposition": "convicted", "sentence_days": sentence_days,
         "suspended": suspended, "aggravated_felony": None, "gang_element": False, "counsel": None,
         "convicted_on": None, "incident_key": "x", "from_current_charge": False,
+        "juvenile_adjudication": False,
     }  # fmt: skip
-    found = classify_offense(offense, {k: p.value for k, p in pack.parameters.items()})
+    found = classify_offense(offense, params)
+    # v2: without --severity the code family's (a homicide code is never a misdemeanor)
+    source = pack.parameters["offenses.felony_by_default_ncic"].citation if family else None
     if fmt is Format.json:
         emit_document({"ncic": ncic, "title": NCIC_OFFENSES[ncic], "severity": severity,
+                       "severity_source": "code family" if family else "given",
                        "literal": literal, "policy": pack.name, "categories": found})  # fmt: skip
         return
     if fmt is Format.csv:
         emit_rows(found, [Col("category"), Col("why"), Col("citation")], fmt)
         return
-    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})")
+    out.print(f"{ncic} {NCIC_OFFENSES[ncic]} ({severity}{', ' + literal if literal else ''})",
+              highlight=False, markup=False)  # fmt: skip
+    if family:
+        out.print(f"  severity from the code's family [{source}]; give --severity for the "
+                  "jurisdiction's own", highlight=False, markup=False)  # fmt: skip
     for f in found:
-        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False)
+        out.print(f"  - {f['category']}: {f['why']}  [{f['citation']}]", highlight=False,
+                  markup=False)  # fmt: skip
     if not found:
         out.print("  (no category)")
 

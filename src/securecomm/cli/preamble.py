@@ -27,13 +27,15 @@ from typing import IO, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
+from typer._click import exceptions as _click_exceptions  # Typer vendors Click
+from typer.core import TyperCommand, TyperGroup
 
 __all__ = [
     "DATA",
     "USAGE",
     "CliError",
     "GuardedCommand",
+    "GuardedGroup",
     "Typer",
     "UrlOpt",
     "describe_fault",
@@ -249,6 +251,22 @@ class GuardedCommand(TyperCommand):
             return super().invoke(ctx)
 
 
+class GuardedGroup(TyperGroup):
+    """A command group whose usage errors (a bad option value, a missing argument) end in one
+    line like every other error: ``error: Invalid value for '--limit': ... (see
+    `securecomm submissions list --help`)``, exit 2."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _click_exceptions.NoArgsIsHelpError:
+            raise
+        except _click_exceptions.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            report(CliError(f"{exc.format_message()} (see `{where} --help`)", exc.exit_code))
+            raise typer.Exit(exc.exit_code) from None
+
+
 class Typer(typer.Typer):
     """``typer.Typer`` whose commands run inside :func:`guard`, without Typer's own
     traceback printer (it shows local variables: booking payloads, template values)."""
@@ -257,6 +275,7 @@ class Typer(typer.Typer):
         kwargs.setdefault("pretty_exceptions_enable", False)
         kwargs.setdefault("pretty_exceptions_show_locals", False)
         kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("cls", GuardedGroup)
         super().__init__(**kwargs)
 
     def command(self, name: str | None = None, *, cls: type | None = None, **kwargs: Any):

@@ -9,10 +9,11 @@ Officer decision (:func:`decide`) on a case ``awaiting_officer``
       protected person with an aggravating factor, IV rec. 2), or
     * removes a safeguard: an override to a *more severe* action (``no_action`` <
       ``no_detainer`` < ``notification_request`` < ``conditional_detainer`` < ``detainer``)
-      where the recommendation was decided by a safeguard rule
-      (:data:`SAFEGUARD_RULES`: not removable / status unknown, protected and not aggravating,
-      the Task Force's minor-traffic, post-conviction and minor-misdemeanor rules, PEP's
-      "not a transfer priority") or the person is protected (``protections.protected-person``).
+      where the recommendation was decided by a safeguard rule (the decisive action rule's
+      ``safeguard``, a field of the rule in ``law/rules/actions.py``: not removable / status
+      unknown, protected and not aggravating, the Task Force's minor-traffic, post-conviction
+      and minor-misdemeanor rules, PEP's "not a transfer priority"; a variant keeps them) or
+      the person is protected (``protections.protected-person``).
 
     Otherwise the case is ``acted`` and the pipeline lodges what was chosen.
 
@@ -53,7 +54,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..law.engine import decisive_rule
+from ..law.engine import decisive_of
+from ..law.packs import safeguard_rules
 from ..law.schema import Action, Case, Decision
 from ..store import audit, repositories
 from ..store.errors import InputError
@@ -99,16 +101,9 @@ SEVERITY = {
     Action.conditional_detainer: 3,
     Action.detainer: 4,
 }
-#: Action rules whose outcome is a safeguard: overriding them upward needs a supervisor.
-SAFEGUARD_RULES: dict[str, str] = {
-    "actions.not-removable": "not removable: no enforcement action (DESIGN 3.2)",
-    "actions.status-unknown": "status not determined: no action until it is (I.1)",
-    "actions.protected-not-aggravating": "protected victim, witness or plaintiff (IV.2)",
-    "actions.tfsc.minor-traffic-only": "no detainers on minor traffic offenses (III rec. 1)",
-    "actions.tfsc.minor-misdemeanor-conditional": "post-conviction detainers only for minor misdemeanors (III rec. 1)",
-    "actions.tfsc-strict.misdemeanor-no-public-safety-risk": "no detainer on misdemeanors posing no public-safety risk (III rec. 1, minority view)",
-    "actions.pep.not-a-transfer-priority": "PEP: no detainer for a case that is not a transfer priority",
-}  # fmt: skip
+#: Action rules whose outcome is a safeguard (rule id -> the safeguard), from the built-in packs;
+#: a decision names its own in ``decisive_rule.safeguard`` (variants included).
+SAFEGUARD_RULES: dict[str, str] = safeguard_rules()
 PROTECTED_FINDING = "protections.protected-person"
 #: Names the pipeline itself acts under: no person may use them.
 RESERVED_ACTORS = frozenset({"auto-accept", "policy-engine", "pipeline", "detainer-clock"})
@@ -147,11 +142,11 @@ def safeguards_removed(decision: Decision, chosen: Action | str, *, override: bo
             "aggravating factor (IV rec. 2)"
         )
     if override and SEVERITY[chosen] > SEVERITY[Action(decision.action)]:
-        rule = decisive_rule(decision.reasons)
-        if rule in SAFEGUARD_RULES:
+        decisive = decisive_of(decision)
+        if decisive is not None and decisive.safeguard:
             reasons.append(
                 f"override of {decision.action.value} -> {chosen.value} removes the safeguard "
-                f"{rule}: {SAFEGUARD_RULES[rule]}"
+                f"{decisive.rule}: {decisive.safeguard}"
             )
         if (
             any(r.rule == PROTECTED_FINDING for r in decision.reasons)

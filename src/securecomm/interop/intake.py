@@ -38,6 +38,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
@@ -128,9 +129,15 @@ def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def validate_booking_line(
-    raw: str | bytes, *, oris: set[str] | None = None, now: dt.datetime | None = None
+    raw: str | bytes,
+    *,
+    oris: set[str] | None = None,
+    now: dt.datetime | None = None,
+    bad_zones: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[BookingSubmission | None, list[dict[str, Any]], str | None]:
-    """Validate one line: ``(booking, [], tcn)`` or ``(None, errors, tcn-if-known)``."""
+    """Validate one line: ``(booking, [], tcn)`` or ``(None, errors, tcn-if-known)``.
+    ``bad_zones``: ORIs whose jurisdiction's time zone is not a valid IANA name (the policy
+    in force is chosen by the facility's local date: never a fall back to UTC)."""
     size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
     if size > MAX_LINE_BYTES:
         return None, [
@@ -159,6 +166,8 @@ def validate_booking_line(
     errors = []
     if oris is not None and booking.ori not in oris:
         errors.append({"field": "ori", "message": f"{booking.ori!r} is not a participating jurisdiction"})  # fmt: skip
+    elif booking.ori in bad_zones:
+        errors.append({"field": "ori", "message": f"jurisdiction {booking.ori}: its time zone is not a valid IANA time zone; fix the jurisdiction"})  # fmt: skip
     now = now or dt.datetime.now(dt.UTC)
     if booking.booked_at > now + FUTURE_TOLERANCE:
         errors.append({"field": "booked_at", "message": f"{booking.booked_at.isoformat()} is in the future"})  # fmt: skip
@@ -279,12 +288,15 @@ def submit_bookings(
     clock = now or (lambda: dt.datetime.now(dt.UTC))
     report = SubmitReport()
     with session_factory() as session:
-        oris = set(session.scalars(select(Jurisdiction.ori)))
+        rows = session.execute(select(Jurisdiction.ori, Jurisdiction.timezone))
+        zones = {ori: name for ori, name in rows}
+    oris = set(zones)
+    bad_zones = frozenset(ori for ori, name in zones.items() if not _valid_zone(name))
     batch: list[tuple[int, str | bytes, list | None]] = []
 
     def flush() -> None:
         if batch:
-            _submit_batch(session_factory, batch, oris, source, clock, report)
+            _submit_batch(session_factory, batch, oris, source, clock, report, bad_zones)
             batch.clear()
 
     for n, line, errors in _lines(lines):
@@ -318,6 +330,14 @@ def _reject(
         report.rejections.append(Rejection(line, tcn, errors))
 
 
+def _valid_zone(name: object) -> bool:
+    try:
+        ZoneInfo(str(name))
+    except (ValueError, KeyError, OSError):
+        return False
+    return bool(name)
+
+
 def _raw_digest(raw: str | bytes) -> str:
     """The digest the rejected-input store keeps (``raw_sha256``) of ``raw``."""
     if isinstance(raw, bytes | bytearray):
@@ -328,6 +348,7 @@ def _raw_digest(raw: str | bytes) -> str:
 def _submit_batch(
     session_factory, batch: list[tuple[int, str | bytes, list | None]], oris: set[str],
     source: str, clock: Callable[[], dt.datetime], report: SubmitReport,
+    bad_zones: frozenset[str] = frozenset(),
 ) -> None:  # fmt: skip
     now = clock()
     valid: list[_Valid] = []
@@ -336,7 +357,7 @@ def _submit_batch(
         if read_errors:
             invalid.append((n, raw, read_errors, None))
             continue
-        booking, errors, tcn = validate_booking_line(raw, oris=oris, now=now)
+        booking, errors, tcn = validate_booking_line(raw, oris=oris, now=now, bad_zones=bad_zones)
         if booking is None:
             invalid.append((n, raw, errors, tcn))
             continue

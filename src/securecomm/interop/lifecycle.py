@@ -78,10 +78,9 @@ from ..law.detainer_clock import (
     business_hours_between,
 )
 from ..law.detainer_clock import hold_until as clock_hold_until
-from ..law.expr import PythonCompiler, bind_params
 from ..law.model import Pack
-from ..law.offenses import is_minor_traffic
 from ..law.parameters import DEFAULTS
+from ..law.rules import conditional
 from ..law.schema import Disposition
 from ..store import audit
 from ..store.models import (
@@ -1166,21 +1165,12 @@ def _overlay_recorded(session: Session, charges: list[_ChargeView], detainers: l
                 charges[index].disposed_on = date.fromisoformat(on) if on else None
 
 
-def _conditioning(charges: list[_ChargeView], params: Mapping[str, Any]) -> list[int]:
-    """The charges a conditional detainer waits on: every charge that is not minor traffic
-    (a minor-traffic conviction never supports a detainer, III rec. 1); all charges if every
-    one is minor traffic."""
-    test = PythonCompiler({}).compile(bind_params(is_minor_traffic(), dict(params)))
-    picked = [
-        c.index
+def _charge_dicts(charges: list[_ChargeView]) -> list[dict[str, Any]]:
+    return [
+        {"ncic": c.ncic, "literal": c.literal, "severity": c.severity, "injury": c.injury,
+         "disposition": c.disposition.value}
         for c in charges
-        if not test(
-            {},
-            {"ncic": c.ncic, "literal": c.literal, "severity": c.severity, "injury": c.injury},
-            {},
-        )
-    ]
-    return picked or [c.index for c in charges]
+    ]  # fmt: skip
 
 
 def record_disposition(
@@ -1281,16 +1271,18 @@ def record_disposition(
         if d.state is not S.pending_condition:
             continue
         values, _source = _policy_parameters(session, d)
-        waits_on = _conditioning(charges, values)
+        effect = conditional.disposition_effect(_charge_dicts(charges), charge_index, values)
+        waits_on = list(effect.waits_on)
         details = {
             "charge_index": charge_index,
             "disposition": disposition.value,
             "disposed_on": on.isoformat(),
             "charge": charge.summary(),
             "conditioning_charges": waits_on,
-            "citation": "HSAC Task Force report III rec. 1 (post-conviction model)",
+            "rule": (effect.rule or conditional.CONDITIONING).id,
+            "citation": (effect.rule or conditional.CONDITIONING).citation,
         }
-        if disposition is Disposition.convicted and charge_index in waits_on:
+        if effect.kind == "activate":
             add_detainer_event(
                 session,
                 d.id,
@@ -1322,10 +1314,7 @@ def record_disposition(
                 },
             )
             changed.append(d)
-        elif disposition is not Disposition.convicted and all(
-            charges[i].disposition in (Disposition.dismissed, Disposition.acquitted)
-            for i in waits_on
-        ):
+        elif effect.kind == "lapse":
             add_detainer_event(
                 session,
                 d.id,

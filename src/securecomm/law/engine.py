@@ -16,7 +16,7 @@ from typing import Any
 from .expr import Expr, PythonCompiler, Var, bind_params, referenced
 from .flatten import flatten_case
 from .model import Pack, Rule
-from .schema import Case, Decision, DiscretionFactors, LeaDisclosure, Reason
+from .schema import Case, Decision, DecisiveRule, DiscretionFactors, LeaDisclosure, Reason
 
 
 class PolicyError(Exception):
@@ -43,19 +43,58 @@ class PackDefinitionError(ValueError):
     """The pack itself is inconsistent (unknown variable, cycle, duplicate rule id)."""
 
 
-# The reason of the deciding action rule starts with this word; consumers of a stored Decision v1
-# (the field office, the statistics export) find the decisive rule by it.
+# The reason of the deciding action rule starts with this word, for the human reader. Programs
+# read ``Decision.decisive_rule`` (v2); the prefix is only parsed for decisions stored before it.
 DECISIVE = "Decisive"
 
 
 def decisive_rule(reasons) -> str | None:
     """The rule id of the deciding action rule among a decision's reasons (``Reason`` objects or
-    their JSON mappings); None if there is none."""
+    their JSON mappings); None if there is none. Prefer :func:`decisive_of` on the decision."""
     for r in reasons or ():
-        rule, text = (r.get("rule"), r.get("text")) if isinstance(r, dict) else (r.rule, r.text)
+        rule, text = (r.get("rule"), r.get("text")) if isinstance(r, Mapping) else (r.rule, r.text)
         if str(text or "").startswith(DECISIVE):
             return rule
     return None
+
+
+def decisive_of(decision: Decision | Mapping[str, Any] | None) -> DecisiveRule | None:
+    """The deciding action rule of a decision (a ``Decision`` or its stored JSON mapping).
+
+    v2 decisions carry it (``decisive_rule``). For a decision stored before v2, the rule is
+    found by its reason's text and its safeguard / decline reason are those of the built-in
+    rule of that id (a variant's own rule, unknown here, has neither)."""
+    if decision is None:
+        return None
+    if isinstance(decision, Decision):
+        if decision.decisive_rule is not None:
+            return decision.decisive_rule
+        reasons = decision.reasons
+    else:
+        stored = decision.get("decisive_rule")
+        if isinstance(stored, Mapping):
+            return DecisiveRule.model_validate(stored)
+        reasons = decision.get("reasons")
+    rule_id = decisive_rule(reasons)
+    if rule_id is None:
+        return None
+    from .packs import RULE_LIBRARY  # packs import the rule modules, which import the engine's
+
+    rule = RULE_LIBRARY.get(rule_id)
+    if rule is None or rule.kind != "action":
+        return None
+    return _decisive(rule)
+
+
+def _decisive(rule: Rule) -> DecisiveRule:
+    return DecisiveRule(
+        rule=rule.id,
+        rank=rule.rank,
+        outcome=rule.outcome,
+        citation=rule.citation,
+        safeguard=rule.safeguard,
+        decline_reason=rule.decline_reason,
+    )
 
 
 def column_name(rule_id: str) -> str:
@@ -106,17 +145,13 @@ def bind_pack(pack: Pack) -> BoundPack:
         pending.extend(referenced(needed[name], Var))
     _check_acyclic(pack.name, needed)
     for r in rules:
-        if (
-            r.kind != "action"
-            and "action" in referenced(r.when, Var)
-            and r.kind
-            not in (
-                "disclosure",
-                "suppression",
-            )
+        # disclosure follows the action (detainers are always delivered) and a supervisor
+        # approves only an action that would hold someone (v2): both are computed after it
+        if r.kind not in ("action", "disclosure", "suppression", "supervisor") and (
+            "action" in referenced(r.when, Var)
         ):
             raise PackDefinitionError(
-                f"rule {r.id}: only disclosure rules may depend on the action"
+                f"rule {r.id}: only disclosure and supervisor rules may depend on the action"
             )
         if r.kind == "action" and "action" in referenced(r.when, Var):
             raise PackDefinitionError(f"rule {r.id}: an action rule cannot depend on the action")
@@ -282,4 +317,5 @@ def assemble_decision(pack: Pack, bound: BoundPack, out: Mapping[str, Any]) -> D
             negative=tuple(r.id.rsplit(".", 1)[1] for r in factors if r.polarity == "negative"),
         ),
         reasons=tuple(reasons),
+        decisive_rule=_decisive(decisive[0]) if decisive else None,
     )

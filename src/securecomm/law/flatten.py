@@ -37,6 +37,7 @@ OFFENSE_FIELDS: dict[str, tuple[str, str]] = {
     "convicted_on": ("date", "date of conviction, null if unknown"),
     "incident_key": ("string", "incident the conviction arose from (own key if none given)"),
     "from_current_charge": ("bool", "copied from a current charge disposed as convicted"),
+    "juvenile_adjudication": ("bool", "a juvenile adjudication, not a conviction (v2)"),
 }
 
 CASE_COLUMNS: dict[str, tuple[str, str]] = {
@@ -50,7 +51,7 @@ CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "jurisdiction_disclosure": ("string", "full | public_safety_only | none"),
     "jurisdiction_honors_detainers": ("bool", "the jurisdiction honors detainers"),
     "person_birth_date": ("date", "date of birth or null"),
-    "person_citizenship_status": ("string", "DESIGN 3.2 status value"),
+    "person_citizenship_status": ("string", "citizenship status (Case v1 value)"),
     "person_entered_us_on": ("date", "date of (last) entry or null"),
     "person_entry": ("string", "without_inspection | inspected | unknown"),
     "person_lpr_since": ("date", "date of lawful permanent residence or null"),
@@ -114,6 +115,7 @@ def _offense(
     convicted_on: dt.date | None = None,
     incident_key: str | None = None,
     from_current_charge: bool = False,
+    juvenile_adjudication: bool = False,
 ) -> dict[str, Any]:
     return {
         "ncic": ncic,
@@ -130,6 +132,7 @@ def _offense(
         "convicted_on": convicted_on,
         "incident_key": incident_key,
         "from_current_charge": from_current_charge,
+        "juvenile_adjudication": juvenile_adjudication,
     }
 
 
@@ -157,6 +160,7 @@ def _conviction_record(conviction: Conviction, index: int) -> dict[str, Any]:
         counsel=conviction.counsel.value if conviction.counsel else None,
         convicted_on=conviction.convicted_on,
         incident_key=conviction.incident_id or f"#conviction-{index}",
+        juvenile_adjudication=conviction.juvenile_adjudication,
     )
 
 

@@ -7,6 +7,11 @@ A *rule* is a cited, plain-language statement with a condition; when its conditi
 - ``finding``: a fact established about the case (removability ground, level, protection …);
 - ``priority``: an enforcement-priority basis (label such as "1(b)", priority "1");
 - ``action``: proposes ``outcome`` with precedence ``rank`` (highest applicable rank decides);
+  an action rule that withholds or softens enforcement carries a ``safeguard`` (what an officer
+  removes by overriding it to a more severe action: a supervisor must approve, report IV rec. 2)
+  and, when its outcome is ``no_detainer``, a ``decline_reason`` (one of ``DECLINE_REASONS``, the
+  published statistics' category). Both are fields of the rule, so a variant that keeps or
+  replaces the rule keeps them;
 - ``supervisor``: firing requires supervisor approval;
 - ``disclosure``: firing discloses ``field`` to the LEA; ``suppression`` withholds all hit
   information (overridden only by the always-delivered detainer / notification fields);
@@ -19,6 +24,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .expr import Expr
+
+#: Why a removable person got no detainer, as the monthly statistics publish it (I rec. 4).
+DECLINE_REASONS = ("minor_traffic", "minor_misdemeanor", "protected_person", "not_a_priority")
 
 RuleKind = Literal[
     "finding", "priority", "action", "supervisor", "disclosure", "suppression", "factor"
@@ -39,6 +47,8 @@ class Rule:
     field: str | None = None  # disclosure rules: the disclosed field
     always: bool = False  # disclosure rules delivered even when suppressed or opted out
     polarity: str | None = None  # factor rules: positive | negative
+    safeguard: str | None = None  # action rules: the safeguard an upward override removes
+    decline_reason: str | None = None  # no_detainer action rules: a DECLINE_REASONS category
 
     def __post_init__(self) -> None:
         required = {
@@ -50,6 +60,18 @@ class Rule:
         for name in required:
             if getattr(self, name) is None:
                 raise ValueError(f"rule {self.id!r} of kind {self.kind} needs {name!r}")
+        if (self.safeguard is not None or self.decline_reason is not None) and (
+            self.kind != "action"
+        ):
+            raise ValueError(f"rule {self.id!r}: only action rules have a safeguard or decline")
+        if self.decline_reason is not None:
+            if self.decline_reason not in DECLINE_REASONS:
+                raise ValueError(
+                    f"rule {self.id!r}: decline_reason one of {DECLINE_REASONS}, "
+                    f"got {self.decline_reason!r}"
+                )
+            if self.outcome != "no_detainer":
+                raise ValueError(f"rule {self.id!r}: a decline reason needs outcome no_detainer")
 
 
 @dataclass(frozen=True)

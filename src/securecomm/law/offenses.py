@@ -32,45 +32,77 @@ def is_misdemeanor() -> Expr:
     return severity.eq("misdemeanor")
 
 
+def is_generic_code() -> Expr:
+    """A catch-all code (5499 and the codes ending in 99): only its literal refines it."""
+    return ncic.isin(Param("offenses.generic_ncic"))
+
+
+def is_minor_refinable_code() -> Expr:
+    """A catch-all code of a public-order family: only here may a literal make a charge minor."""
+    return ncic.isin(Param("offenses.minor_refinable_ncic"))
+
+
+def is_dui_literal() -> Expr:
+    """Driving under the influence or impaired, named by the literal of a generic code."""
+    return is_generic_code() & literal.matches(Param("offenses.dui_literal_pattern"))
+
+
+def _serious_traffic_literal() -> Expr:
+    return all_of(
+        is_generic_code(),
+        any_of(
+            literal.matches(Param("offenses.serious_traffic_literal_pattern")),
+            literal.matches(Param("offenses.dui_literal_pattern")),
+        ),
+    )
+
+
 def is_traffic() -> Expr:
-    """A traffic offense by code or by literal (NCIC has no code for many traffic offenses)."""
+    """A traffic offense: a traffic code, or a generic code whose literal names one (NCIC has
+    no code for many traffic offenses). The literal of a specific code is never read."""
     return any_of(
         ncic.isin(Param("offenses.minor_traffic_ncic")),
         ncic.isin(Param("offenses.serious_traffic_ncic")),
-        literal.matches(Param("offenses.minor_traffic_literal_pattern")),
-        literal.matches(Param("offenses.serious_traffic_literal_pattern")),
+        is_minor_refinable_code() & literal.matches(Param("offenses.minor_traffic_literal_pattern")),
+        _serious_traffic_literal(),
     )
 
 
 def is_serious_traffic() -> Expr:
     """Hit-and-run, DUI, negligent vehicular manslaughter, fleeing/eluding, reckless driving
-    (any traffic code) with injury — TF III rec. 1."""
-    traffic_code_with_injury = all_of(Item("injury").eq(True), is_traffic())
+    (any traffic offense) with injury — TF III rec. 1. By code; by literal only on a generic
+    code (a literal raises a catch-all, never a specific code)."""
+    traffic_with_injury = all_of(Item("injury").eq(True), is_traffic())
     return any_of(
         ncic.isin(Param("offenses.serious_traffic_ncic")),
-        literal.matches(Param("offenses.serious_traffic_literal_pattern")),
-        traffic_code_with_injury,
+        _serious_traffic_literal(),
+        traffic_with_injury,
     )
-
-
-def is_minor_traffic() -> Expr:
-    """Traffic offense at infraction or misdemeanor severity that is not serious traffic."""
-    return all_of(is_traffic(), is_misdemeanor_or_less(), ~is_serious_traffic())
-
-
-def is_minor_misdemeanor() -> Expr:
-    """Non-traffic public-order misdemeanor or infraction (loitering, Appendix A)."""
-    public_order = any_of(
-        ncic.isin(Param("offenses.minor_misdemeanor_ncic")),
-        literal.matches(Param("offenses.minor_misdemeanor_literal_pattern")),
-    )
-    return all_of(public_order, is_misdemeanor_or_less(), ~is_traffic())
 
 
 def is_domestic_violence() -> Expr:
     return any_of(
         Item("domestic_violence").eq(True), ncic.isin(Param("offenses.domestic_violence_ncic"))
     )
+
+
+def is_minor_traffic() -> Expr:
+    """Traffic offense at infraction or misdemeanor severity that is not serious traffic and not
+    domestic violence (which is never minor)."""
+    return all_of(
+        is_traffic(), is_misdemeanor_or_less(), ~is_serious_traffic(), ~is_domestic_violence()
+    )
+
+
+def is_minor_misdemeanor() -> Expr:
+    """Non-traffic public-order misdemeanor or infraction (loitering, Appendix A): by code, or
+    by the literal of a public-order catch-all code; never domestic violence."""
+    public_order = any_of(
+        ncic.isin(Param("offenses.minor_misdemeanor_ncic")),
+        is_minor_refinable_code()
+        & literal.matches(Param("offenses.minor_misdemeanor_literal_pattern")),
+    )
+    return all_of(public_order, is_misdemeanor_or_less(), ~is_traffic(), ~is_domestic_violence())
 
 
 def is_firearm() -> Expr:
@@ -84,22 +116,37 @@ def is_significant_misdemeanor() -> Expr:
         Item("sentence_days").ge(Param("offenses.significant_misdemeanor_sentence_days")),
         Item("suspended").eq(False),
     )
-    return all_of(
+    listed = all_of(
         is_misdemeanor(),
         any_of(
-            is_domestic_violence(),
             ncic.isin(Param("offenses.significant_misdemeanor_sexual_ncic")),
             ncic.isin(Param("offenses.burglary_ncic")),
             is_firearm(),
             ncic.isin(Param("offenses.drug_trafficking_ncic")),
             ncic.isin(Param("offenses.dui_ncic")),
+            is_dui_literal(),
             long_sentence,
         ),
     )
+    # domestic violence is never minor: at infraction or misdemeanor severity it is significant
+    return any_of(listed, is_misdemeanor_or_less() & is_domestic_violence())
 
 
 def is_status_offense() -> Expr:
     return ncic.isin(Param("offenses.immigration_status_offense_ncic"))
+
+
+def is_federal_status_offense() -> Expr:
+    """A status offense that is federal (illegal entry / re-entry, 8 U.S.C. 1325-1326)."""
+    return is_status_offense() & any_of(
+        ncic.isin(Param("offenses.federal_immigration_offense_ncic")),
+        literal.matches(Param("offenses.federal_offense_literal_pattern")),
+    )
+
+
+def is_state_or_local_status_offense() -> Expr:
+    """Johnson 1(d): a state or local offense whose essential element is immigration status."""
+    return is_status_offense() & ~is_federal_status_offense()
 
 
 def is_controlled_substance() -> Expr:
@@ -184,18 +231,38 @@ CATEGORIES: dict[str, tuple[Any, str, str]] = {
 }  # fmt: skip
 
 
+def offense_classifier(params: Mapping[str, Any]):
+    """``classify_offense`` with the predicates compiled once: a function of one offense."""
+    compiler = PythonCompiler({})
+
+    def compiled(predicate: Expr):
+        return compiler.compile(bind_params(predicate, params))
+
+    tests = [(name, compiled(predicate()), citation, why)
+             for name, (predicate, citation, why) in CATEGORIES.items()]  # fmt: skip
+    tests.append(("aggravated_felony", compiled(is_explicit_aggravated_felony()), INA,
+                  "recorded as an aggravated felony"))  # fmt: skip
+    tests += [("aggravated_felony", compiled(is_aggravated_felony_by(p)), p.citation,
+               f"derived: {p.description}") for p in AGGRAVATED_FELONY_PARAGRAPHS]  # fmt: skip
+
+    def classify(offense: Mapping[str, Any]) -> list[dict[str, str]]:
+        return [
+            {"category": name, "citation": citation, "why": why}
+            for name, test, citation, why in tests
+            if test({}, offense, {})
+        ]
+
+    return classify
+
+
 def classify_offense(offense: Mapping[str, Any], params: Mapping[str, Any]) -> list[dict[str, str]]:
     """Categories of one offense record (flat offense fields), each with citation and why."""
-    compiler = PythonCompiler({})
-    found = []
-    for name, (predicate, citation, why) in CATEGORIES.items():
-        if compiler.compile(bind_params(predicate(), params))({}, offense, {}):
-            found.append({"category": name, "citation": citation, "why": why})
-    if compiler.compile(bind_params(is_explicit_aggravated_felony(), params))({}, offense, {}):
-        found.append({"category": "aggravated_felony", "citation": INA,
-                      "why": "recorded as an aggravated felony"})  # fmt: skip
-    for p in AGGRAVATED_FELONY_PARAGRAPHS:
-        if compiler.compile(bind_params(is_aggravated_felony_by(p), params))({}, offense, {}):
-            found.append({"category": "aggravated_felony", "citation": p.citation,
-                          "why": f"derived: {p.description}"})  # fmt: skip
-    return found
+    return offense_classifier(params)(offense)
+
+
+def default_severity(code: str, params: Mapping[str, Any]) -> str:
+    """The severity of a code's family when a record gives none (``offenses classify`` without
+    ``--severity``): ``offenses.felony_by_default_ncic`` are felonies (a homicide code is never
+    a misdemeanor), every other code a misdemeanor. Never used on a Case: the jurisdiction's own
+    classification is required there."""
+    return "felony" if code in params["offenses.felony_by_default_ncic"] else "misdemeanor"

@@ -9,7 +9,7 @@ from typing import Any
 
 from .expr import Expr
 from .model import Pack, Rule
-from .parameters import DEFAULTS, JOHNSON, TF, Parameter
+from .parameters import DEFAULTS, JOHNSON, JOHNSON_PEP, TF, Parameter
 from .rules import (
     actions,
     common,
@@ -22,7 +22,10 @@ from .rules import (
     removability,
 )
 
-PACK_VERSION = "1.0.0"
+# 2.0.0: policy specification v2 (code decides the offense category, nothing to condition on,
+# priorities only for removable non-citizens, PEP 1(c) by conviction, Johnson 1(d) and 2(c),
+# juvenile adjudications, no hit information on any citizen, supervisor only when holding).
+PACK_VERSION = "2.0.0"
 
 VARIABLES: dict[str, Expr] = {
     **common.VARIABLES,
@@ -58,7 +61,7 @@ def _morton() -> Pack:
         name="morton-2011",
         version=PACK_VERSION,
         title="Status quo at the report's date (Morton memos of March 2 and June 17, 2011)",
-        citation="Morton memos, March 2 and June 17, 2011; HSAC Task Force report II.1",
+        citation="Morton memos, March 2 and June 17, 2011; HSAC Task Force report II.1, II.2",
         description="Priorities and victim/witness protections of 2011; otherwise every "
         "removable person gets a detainer (status-quo practice, II.1).",
         variables=VARIABLES,
@@ -66,6 +69,8 @@ def _morton() -> Pack:
             *_FINDINGS,
             *priorities_morton.RULES,
             *actions.COMMON,
+            actions.MORTON_NATIONAL_SECURITY,
+            actions.MORTON_PRIORITY,
             actions.MORTON_BASE,
             *_TAIL,
         ),
@@ -75,7 +80,11 @@ def _morton() -> Pack:
 
 
 def _tfsc(strict: bool) -> Pack:
-    pack_rule = actions.TFSC_STRICT_MISDEMEANOR if strict else actions.TFSC_CONDITIONAL
+    pack_rules = (
+        (actions.TFSC_STRICT_MISDEMEANOR,)
+        if strict
+        else (actions.TFSC_CONDITIONAL, actions.TFSC_NOTHING_TO_CONDITION_ON)
+    )
     return Pack(
         name="tfsc-2011-strict" if strict else "tfsc-2011",
         version=PACK_VERSION,
@@ -89,20 +98,23 @@ def _tfsc(strict: bool) -> Pack:
         + (
             "no detainers on misdemeanor arrests posing no public-safety risk (minority view); "
             if strict
-            else "conditional (post-conviction) detainers on minor misdemeanors; "
+            else "conditional (post-conviction) detainers on pending minor misdemeanors, none "
+            "once they are dismissed or acquitted; "
         )
-        + "no hit information on naturalized citizens; supervisor approval for protected "
-        "persons with aggravating factors.",
+        + "no hit information on any citizen; supervisor approval before holding a protected "
+        "person with an aggravating factor.",
         variables=VARIABLES,
         rules=(
             *_FINDINGS,
             *priorities_morton.RULES,
             *actions.COMMON,
+            actions.MORTON_NATIONAL_SECURITY,
             actions.TFSC_MINOR_TRAFFIC,
-            pack_rule,
+            *pack_rules,
+            actions.MORTON_PRIORITY,
             actions.MORTON_BASE,
             actions.TFSC_SUPERVISOR,
-            disclosure.NATURALIZED_SUPPRESSION,
+            disclosure.CITIZEN_SUPPRESSION,
             *_TAIL,
         ),
         parameters=_params(levels__count_minor_traffic=_NO_MINOR_TRAFFIC),
@@ -115,7 +127,7 @@ def _pep() -> Pack:
         name="pep-2014",
         version=PACK_VERSION,
         title="Priority Enforcement Program (Johnson memos, Nov. 20, 2014)",
-        citation=f"{JOHNSON}; Johnson memo on Secure Communities, Nov. 20, 2014",
+        citation=f"{JOHNSON}; {JOHNSON_PEP}",
         description="Detainers (or notification requests where detainers are not honored) only "
         "for PEP transfer priorities; everyone else no detainer, priority still reported.",
         variables=VARIABLES,
@@ -230,7 +242,9 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
     for rule_id, definition in (spec.get("replace_rules") or {}).items():
         if not isinstance(rule_id, str) or rule_id not in ids:
             raise VariantError(f"variant.replace_rules: {rule_id!r} is not a rule of {base.name}")
-        new = _parse_rule(definition, f"variant.replace_rules.{rule_id}", rule_id)
+        replaced = rules[ids.index(rule_id)]
+        inherited = {"safeguard": replaced.safeguard, "decline_reason": replaced.decline_reason}
+        new = _parse_rule(definition, f"variant.replace_rules.{rule_id}", rule_id, inherited)
         rules[ids.index(rule_id)] = new
         ids[ids.index(rule_id)] = new.id
     for i, item in enumerate(spec.get("add_rules") or []):
@@ -256,11 +270,13 @@ def apply_variant(spec: Mapping[str, Any]) -> Pack:
     )
 
 
-def _parse_rule(definition: Any, where: str, rule_id: str | None) -> Rule:
+def _parse_rule(
+    definition: Any, where: str, rule_id: str | None, inherited: Mapping[str, Any] | None = None
+) -> Rule:
     from .variant_expr import parse_rule_definition
 
     try:
-        return parse_rule_definition(definition, where, VARIABLES, rule_id)
+        return parse_rule_definition(definition, where, VARIABLES, rule_id, inherited)
     except VariantError:
         raise
     except ValueError as exc:
@@ -309,3 +325,14 @@ def _coerce(name: str, old: Any, new: Any) -> Any:
                 )
         return new
     raise VariantError(f"variant.parameters.{name}: cannot override")
+
+
+def safeguard_rules() -> dict[str, str]:
+    """Rule id -> safeguard of every built-in action rule that has one."""
+    return {r.id: r.safeguard for r in RULE_LIBRARY.values() if r.safeguard}
+
+
+def decline_reasons_by_rule() -> dict[str, str]:
+    """Rule id -> decline reason (``model.DECLINE_REASONS``) of every built-in no-detainer rule
+    that has one; a decision names its own in ``decisive_rule.decline_reason``."""
+    return {r.id: r.decline_reason for r in RULE_LIBRARY.values() if r.decline_reason}

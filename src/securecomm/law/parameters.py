@@ -48,9 +48,20 @@ def _codes(*prefixes_or_codes: str, exclude: tuple[str, ...] = ()) -> tuple[str,
 D = dt.date
 INA = "INA 101(a)(43), 8 U.S.C. 1101(a)(43)"
 MORTON_MARCH = "Morton memo, Civil Immigration Enforcement priorities, March 2, 2011"
+# The two June 17, 2011 memos are different documents (report fn. 19): the general factors of
+# prosecutorial discretion are in the first, the victim / witness / plaintiff protections in the
+# second. The report discusses both in II.2 and the protections again in IV.2.
 MORTON_JUNE = (
-    "Morton memo, Prosecutorial Discretion: victims, witnesses and plaintiffs, June 17, 2011"
+    "Morton memo, Exercising Prosecutorial Discretion Consistent with the Civil Immigration "
+    "Enforcement Priorities of the Agency for the Apprehension, Detention, and Removal of Aliens, "
+    "June 17, 2011 (report II.2)"
 )
+MORTON_JUNE_VICTIMS = (
+    "Morton memo, Prosecutorial Discretion: Certain Victims, Witnesses, and Plaintiffs, "
+    "June 17, 2011 (report IV.2)"
+)
+JOHNSON_PEP = "Johnson memo, Secure Communities, Nov. 20, 2014"
+DEVISON = "Matter of Devison, 22 I&N Dec. 1362 (BIA 2000)"
 JOHNSON = "Johnson memo, Policies for the Apprehension, Detention and Removal, Nov. 20, 2014"
 TF = "HSAC Task Force on Secure Communities report (Sept. 2011)"
 
@@ -59,6 +70,14 @@ _DRUG_TRAFFICKING = (
     "3560", "3561", "3563", "3570", "3571", "3580", "3581",
 )  # fmt: skip
 _FIREARM = ("5201", "5202", "5203", "5210", "5212", "5213", "5214", "5217", "5299")
+_FELONY_FAMILIES = _codes(
+    "01", "09", "10", "11", "12", "1301", "1302", "1303", "1304", "1305", "1306", "1307", "1308",
+    "1309", "1310", "1311", "1312", "1314", "1315", "20", "21", "22", "0303", "5003", "5004",
+    "5217", "6300", "64", *_DRUG_TRAFFICKING, exclude=("2206",),
+)
+_UOC = "NCIC Uniform Offense Classification (code families)"
+# 5499 and the catch-all "..99" code of every family (0999 HOMICIDE, 7399 PUBLIC ORDER ...)
+_GENERIC = tuple(sorted({"5499", *(c for c in ncic.NCIC_OFFENSES if c.endswith("99"))}))
 _SEXUAL_ABUSE = _codes(
     "11", "36", "64", exclude=("3602", "3603", "3606", "3607", "3608", "3609", "3610")
 )
@@ -68,26 +87,54 @@ DEFAULTS: dict[str, Parameter] = {
     for p in [
         # ---- offense classification (DESIGN 3.1)
         Parameter("offenses.minor_traffic_ncic", ("5499",), D(2011, 9, 30),
-                  f"{TF} III rec. 1; Morton March 2, 2011 memo",
+                  f"{TF} III rec. 1; {MORTON_MARCH} (report II.2)",
                   "NCIC 5499 TRAFFIC OFFENSE is the only generic traffic code; the named serious "
                   "traffic codes are excluded separately."),
+        # v2: the code decides, the literal refines (only generic codes, never downwards)
+        Parameter("offenses.generic_ncic", _GENERIC, D(2011, 9, 30), _UOC,
+                  "Catch-all codes: 5499 TRAFFIC OFFENSE and every code ending in 99 (the "
+                  "family's 'other'). Only on these does the booking literal refine the "
+                  "category; a specific code decides alone (2206 'burglary tools' is not "
+                  "traffic because its literal says 'equipment').", "fact"),
+        Parameter("offenses.minor_refinable_ncic",
+                  ("4199", "4899", "5399", "5499", "5799", "7399", "9999"), D(2011, 9, 30),
+                  f"{_UOC}; {TF} III rec. 1 and Appendix A",
+                  "Catch-all codes of the public-order families (liquor, obstructing police, "
+                  "public peace, traffic, privacy/trespass, public order) and UNKNOWN: only here "
+                  "may a literal make a charge minor traffic or a minor misdemeanor. A literal "
+                  "never moves a charge of another family (0999 homicide, 1199 sex assault, "
+                  "3599 dangerous drugs ...) to a less serious category than its code."),
         Parameter("offenses.minor_traffic_literal_pattern",
                   r"driv\w* without (a )?(valid )?licen|unlicensed driv|no (valid )?driver|"
                   r"suspended licen|speed|equipment|expired (registration|tag|plate)|"
                   r"fail\w* to (signal|yield|stop)|seat ?belt|tail ?light|window tint|"
                   r"red light|stop sign|illegal (turn|u-turn|parking)|no insurance",
-                  D(2011, 9, 30), f"{TF} III rec. 1; Morton March 2, 2011 (driving without a license)",
-                  "Booking literals name traffic offenses NCIC has no code for."),
+                  D(2011, 9, 30), f"{TF} III rec. 1; {MORTON_MARCH} (driving without a license)",
+                  "Booking literals name traffic offenses NCIC has no code for; applied only to "
+                  "the codes of offenses.minor_refinable_ncic."),
         Parameter("offenses.serious_traffic_ncic", ("0909", "5401", "5403", "5404"), D(2011, 9, 30),
                   f"{TF} III rec. 1", "Hit-and-run, DUI (drugs, alcohol) and negligent vehicular "
                   "manslaughter are named as not minor.", "fact"),
         Parameter("offenses.serious_traffic_literal_pattern",
-                  r"\bflee|\bfled\b|elud|evad\w* (police|officer|arrest)|hit[- ]?(and|&)[- ]?run|"
-                  r"leav\w* the scene|under the influence|driv\w* while (intoxicated|impaired|"
-                  r"under)|\bdui\b|\bdwi\b|\bowi\b|vehicular (homicide|manslaughter|assault)",
+                  r"\bflee|\bfled\b|elud|evad\w* (the )?(police|officer|arrest)|"
+                  r"hit[- ]?(and|&)[- ]?run|leav\w* (the )?scene|"
+                  r"fail\w* to (stop|remain) (at|and) (the )?scene|"
+                  r"vehicular (homicide|manslaughter|assault)",
                   D(2011, 9, 30), f"{TF} III rec. 1",
-                  "Fleeing/eluding and literal DUI/hit-and-run 'have the potential of causing "
-                  "serious injury or harm'."),
+                  "Hit-and-run ('leaving the scene', 'failure to stop at scene of accident') and "
+                  "fleeing or eluding police 'have the potential of causing serious injury or "
+                  "harm'; on a generic code (offenses.generic_ncic) the literal makes the charge "
+                  "serious traffic."),
+        Parameter("offenses.dui_literal_pattern",
+                  r"\bdui\b|\bduid\b|\bdwi\b|\bdwai\b|\bowi\b|\bovi\b|drunk(en)? driv|"
+                  r"driv\w* (while )?under (the )?influence|"
+                  r"driv\w* while (intoxicated|impaired|ability impaired|"
+                  r"drunk)|operat\w* (a )?(motor )?vehicle while (intoxicated|impaired)",
+                  D(2011, 9, 30), f"{TF} III rec. 1; {JOHNSON} 2(b)",
+                  "Driving under the influence or impaired (DUI, DWI, DWAI, DUID, OVI, OWI, "
+                  "'drunk driving', 'driving under influence') booked under a generic code: "
+                  "serious traffic (III rec. 1 names DUI) and, as a misdemeanor, a significant "
+                  "misdemeanor (Johnson 2(b) names DUI)."),
         Parameter("offenses.traffic_ncic_family", ("54",), D(2011, 9, 30), "NCIC UOC 54xx",
                   "Family used for 'reckless driving with injury': a traffic code with injury.",
                   "fact"),
@@ -99,7 +146,8 @@ DEFAULTS: dict[str, Parameter] = {
                   r"loiter|vagran|curfew|litter|panhandl|begging|public (intox|drunk)|"
                   r"open container|disorderly|trespass|fail\w* to (move on|disperse)|jaywalk",
                   D(2011, 9, 30), f"{TF} III rec. 1, fn. 21 and Appendix A",
-                  "Loitering is the tasking's own example; the list is our interpretation."),
+                  "Loitering is the tasking's own example; the list is our interpretation. "
+                  "Applied only to the codes of offenses.minor_refinable_ncic."),
         Parameter("offenses.significant_misdemeanor_sexual_ncic", _SEXUAL_ABUSE, D(2014, 11, 20),
                   f"{JOHNSON} 2(b)", "Sexual abuse or exploitation: NCIC 11xx, 36xx, 64xx less "
                   "consensual-adult codes."),
@@ -118,6 +166,18 @@ DEFAULTS: dict[str, Parameter] = {
         Parameter("offenses.immigration_status_offense_ncic", ("0301", "0399"), D(2014, 11, 20),
                   f"{JOHNSON} 1(d), 2(a)", "Offenses whose essential element is immigration "
                   "status: illegal entry, generic immigration."),
+        Parameter("offenses.federal_immigration_offense_ncic", ("0301",), D(2014, 11, 20),
+                  f"{JOHNSON} 1(d); 8 U.S.C. 1325, 1326; Arizona v. United States, 567 U.S. 387 "
+                  "(2012)",
+                  "Illegal entry and illegal re-entry are federal crimes (8 U.S.C. 1325, 1326) "
+                  "that no state or local law may punish, so a conviction under 0301 is "
+                  "federal: Johnson 1(d) excludes only state or local status offenses."),
+        Parameter("offenses.federal_offense_literal_pattern",
+                  r"\b8 ?u\.? ?s\.? ?c|\busc\b|\bfederal\b|re-?entry|re-?enter|"
+                  r"reentr|after (removal|deportation)",
+                  D(2014, 11, 20), f"{JOHNSON} 1(d); 8 U.S.C. 1326",
+                  "A status offense whose literal names the federal code or re-entry after "
+                  "removal (8 U.S.C. 1326) is a federal offense, not a state or local one."),
         Parameter("offenses.controlled_substance_ncic", _codes("35"), D(1996, 9, 30),
                   "INA 237(a)(2)(B)(i)", "Controlled-substance family.", "fact"),
         Parameter("offenses.simple_marijuana_possession_ncic", ("3562",), D(1996, 9, 30),
@@ -134,6 +194,14 @@ DEFAULTS: dict[str, Parameter] = {
                   D(1996, 9, 30), "INA 237(a)(2)(A)(ii)",
                   "Crimes involving moral turpitude approximated by family: violence, theft, "
                   "fraud, burglary, robbery, forgery, perjury, bribery."),
+        Parameter("offenses.felony_by_default_ncic", _FELONY_FAMILIES, D(2011, 9, 30),
+                  f"{_UOC}; {INA}",
+                  "Only when a record gives no severity (securecomm offenses classify without "
+                  "--severity): codes of the families state codes class as felonies (sovereignty, "
+                  "homicide, kidnapping, rape and sexual assault, robbery, aggravated assault, "
+                  "arson, extortion, burglary, drug trafficking, weapon trafficking, money "
+                  "laundering, child exploitation, alien smuggling, perjury); any other code is "
+                  "a misdemeanor. The jurisdiction's own classification always wins."),
         # ---- aggravated felony derivation (INA 101(a)(43)); sentence counts even if suspended
         Parameter("aggravated_felony.min_sentence_days", 365, D(1996, 9, 30),
                   f"{INA}(F),(G),(R),(S); INA 101(a)(48)(B)",
@@ -153,7 +221,7 @@ DEFAULTS: dict[str, Parameter] = {
                   "damage with explosives, using explosives or incendiary devices."),
         Parameter("aggravated_felony.D_ncic", ("6300",), D(1996, 9, 30), f"{INA}(D)",
                   "Money laundering; the $10,000 threshold is not recorded, so every "
-                  "money-laundering conviction is taken as over it (DESIGN 3.1)."),
+                  "money-laundering conviction is taken as over it."),
         Parameter("aggravated_felony.F_ncic",
                   _codes("09", "10", "11", "12", "13", "16", "20", "2101", exclude=("0909", "0913", "0999", "1313")),
                   D(1996, 9, 30), f"{INA}(F); 18 U.S.C. 16",
@@ -177,7 +245,7 @@ DEFAULTS: dict[str, Parameter] = {
                   "witness bribery or tampering."),
         # ---- convictions, levels, priorities
         Parameter("convictions.count_current_charge_convictions", True, D(2011, 9, 30),
-                  f"{TF} III rec. 1 ('post-conviction model'); DESIGN 3.6",
+                  f"{TF} III rec. 1 ('post-conviction model')",
                   "A current charge disposed as convicted is a conviction."),
         Parameter("levels.count_minor_traffic", True, D(2011, 3, 2), f"{MORTON_MARCH}; {TF} II.2",
                   "Status-quo practice counted minor traffic misdemeanors toward Level 3."),

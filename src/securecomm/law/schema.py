@@ -218,6 +218,8 @@ class Conviction(_Strict):
     counsel: Counsel | None = None
     gang_element: StrictBool = False
     domestic_violence: StrictBool = False
+    # v2: a juvenile adjudication is not a conviction (Matter of Devison, 22 I&N Dec. 1362)
+    juvenile_adjudication: StrictBool = False
 
 
 class Flags(_Strict):
@@ -330,6 +332,19 @@ class DiscretionFactors(_Strict):
     negative: tuple[str, ...]
 
 
+class DecisiveRule(_Strict):
+    """The action rule that decided (v2; added to Decision v1, optional for older records):
+    what an officer's override removes (``safeguard``) and why a removable person got no
+    detainer (``decline_reason``) travel with the decision, not as a table of rule ids."""
+
+    rule: str
+    rank: int
+    outcome: Action
+    citation: str
+    safeguard: str | None = None
+    decline_reason: str | None = None
+
+
 class Decision(_Strict):
     """Decision v1."""
 
@@ -346,3 +361,5 @@ class Decision(_Strict):
     lea_disclosure: LeaDisclosure
     discretion_factors: DiscretionFactors
     reasons: tuple[Reason, ...]
+    # v2 (additive): the deciding action rule as a structure; absent in decisions made before
+    decisive_rule: DecisiveRule | None = None

@@ -114,12 +114,19 @@ def parse_condition(text: str, where: str, variables: Mapping[str, Expr]) -> Exp
 
 
 def parse_rule_definition(
-    definition: Any, where: str, variables: Mapping[str, Expr], rule_id: str | None
+    definition: Any,
+    where: str,
+    variables: Mapping[str, Expr],
+    rule_id: str | None,
+    inherited: Mapping[str, Any] | None = None,
 ) -> Rule:
+    """A rule from a variant definition. ``inherited``: the ``safeguard`` and ``decline_reason``
+    of the rule it replaces, kept unless the definition gives its own (a replaced safeguard rule
+    stays a safeguard; its decline reason stays while its outcome is no_detainer)."""
     if not isinstance(definition, Mapping):
         raise ValueError(f"{where}: a rule definition must be a mapping")
     allowed = {"id", "kind", "when", "citation", "text", "outcome", "rank", "label", "priority",
-               "field", "always", "polarity"}  # fmt: skip
+               "field", "always", "polarity", "safeguard", "decline_reason"}  # fmt: skip
     unknown = set(definition) - allowed
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}")
@@ -135,6 +142,12 @@ def parse_rule_definition(
                 f"{where}.{key}: required — every rule carries its source and a sentence"
             )
     outcome, rank = definition.get("outcome"), definition.get("rank")
+    safeguard = definition.get("safeguard", inherited.get("safeguard") if inherited else None)
+    decline = definition.get("decline_reason")
+    if decline is None and inherited and outcome == "no_detainer":
+        decline = inherited.get("decline_reason")
+    if safeguard is not None and (not isinstance(safeguard, str) or not safeguard.strip()):
+        raise ValueError(f"{where}.safeguard: a non-empty sentence")
     if kind == "action":
         if outcome not in _OUTCOMES:
             raise ValueError(f"{where}.outcome: one of {_OUTCOMES}")
@@ -154,6 +167,8 @@ def parse_rule_definition(
             field=definition.get("field"),
             always=bool(definition.get("always", False)),
             polarity=definition.get("polarity"),
+            safeguard=safeguard if kind == "action" else None,
+            decline_reason=decline if kind == "action" else None,
         )
     except ValueError as exc:
         message = str(exc)

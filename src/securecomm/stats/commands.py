@@ -18,7 +18,7 @@ import typer
 
 from securecomm.law.packs import VariantError
 
-from ..cli.preamble import Typer, err, fail
+from ..cli.preamble import DATA, Typer, err, fail, writable_file
 from .comparison import compare_policies
 from .monthly import monthly_statistics
 from .quarterly import quarterly_report
@@ -62,6 +62,8 @@ OutOpt = Annotated[
 def _write(table: pa.Table, fmt: Format, out: Path | None, html: str | None = None) -> None:
     if out is None and fmt is not Format.csv:
         fail(f"--format {fmt.value} needs --out PATH")
+    if out is not None:
+        writable_file(out, "--out")
     if fmt is Format.csv:
         if out is None:
             sink = pa.BufferOutputStream()
@@ -90,7 +92,7 @@ def monthly_cmd(
     out: OutOpt = None,
     suppress_below: Annotated[
         int | None,
-        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release (DESIGN 8)."),
+        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release."),
     ] = None,
 ) -> None:
     """Monthly statistics per jurisdiction, long format (docs/statistics.md)."""
@@ -109,6 +111,11 @@ def monthly_cmd(
         ).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
         fail(str(exc))
+    if table.num_rows == 0:  # an empty file would look like "no bookings at all"
+        where = " ".join(
+            x for x in (f"month {month}" if month else "", f"state {state}" if state else "") if x
+        )
+        fail(f"SOURCE: no bookings{' for ' + where if where else ''} in {source!r}", DATA)
     html = None
     if fmt is Format.html:
         html = monthly_html(
@@ -125,16 +132,31 @@ def quarterly_cmd(
     policy: PolicyOpt = None,
     fmt: FormatOpt = Format.csv,
     out: OutOpt = None,
+    suppress_below: Annotated[
+        int | None,
+        typer.Option("--suppress-below", help="Hide counts 1..K-1 for public release."),
+    ] = None,
 ) -> None:
     """Quarterly state report: detainers, ICE custody and removals by level and conviction."""
     try:
+        if suppress_below is not None and suppress_below < 1:
+            raise StatsInputError(
+                f"--suppress-below: expected an integer >= 1, got {suppress_below}"
+            )
         parse_quarter(quarter)
         if state is not None:
             state = parse_state(state)
         outcomes = load_outcomes(source, policy=policy)
-        table = quarterly_report(outcomes, quarter=quarter, state=state).to_pyarrow()
+        table = quarterly_report(
+            outcomes, quarter=quarter, state=state, suppress_below=suppress_below
+        ).to_pyarrow()
     except (StatsInputError, VariantError) as exc:
         fail(str(exc))
+    if table.num_rows == 0:
+        fail(
+            f"SOURCE: no bookings for quarter {quarter}{' in ' + state if state else ''} in {source!r}",
+            DATA,
+        )
     html = None
     if fmt is Format.html:
         label = quarter.strip().upper()
@@ -214,3 +236,74 @@ def from_store_cmd(
         f"-> {out}",
         highlight=False,
     )
+
+
+@stats_app.command("publish")
+def publish_cmd(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    policy: PolicyOpt = None,
+    suppress_below: Annotated[
+        int,
+        typer.Option("--suppress-below", help="Hide counts 1..K-1, and whatever would reveal them."),
+    ] = 11,
+    privacy_budget: Annotated[
+        float | None,
+        typer.Option("--privacy-budget", help="Also publish noisy monthly counts (OpenDP) at "
+                     "EPSILON a month, with a public ledger."),
+    ] = None,
+    dp_measures: Annotated[
+        list[str] | None,
+        typer.Option("--dp-measure", help="Measure released with noise (repeatable; default: "
+                     "submissions, detainers)."),
+    ] = None,
+) -> None:
+    """The public tables together — monthly per jurisdiction, per state-month, quarterly per
+    state, national — with complementary suppression that holds across all of them
+    (docs/statistics.md, "Disclosure control")."""
+    import json
+
+    from .disclosure import differencing_attack, protect_tables, published_tables, to_arrow
+
+    if privacy_budget is not None and not 0 < privacy_budget <= 10:
+        fail(f"--privacy-budget: expected a number in (0, 10], got {privacy_budget:g}")
+    try:
+        protected = protect_tables(published_tables(source, policy=policy),
+                                   suppress_below=suppress_below)  # fmt: skip
+    except (StatsInputError, VariantError) as exc:
+        fail(str(exc))
+    leaks = differencing_attack(protected)
+    if not leaks.empty:  # fail closed: never publish tables that subtraction would open
+        fail(f"disclosure check failed: {len(leaks)} hidden cell(s) recoverable", 1)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in protected.tables.items():
+        pacsv.write_csv(to_arrow(table), out / f"{name}.csv")
+    (out / "disclosure.json").write_text(json.dumps(
+        {"suppress_below": suppress_below, **protected.stats}, indent=1), encoding="utf-8")
+    if privacy_budget is not None:
+        from .privacy import DEFAULT_MEASURES, noisy_monthly
+
+        try:
+            release = noisy_monthly(protected_source_monthly(source, policy),
+                                    epsilon=privacy_budget,
+                                    measures=tuple(dp_measures or DEFAULT_MEASURES))  # fmt: skip
+        except StatsInputError as exc:
+            fail(str(exc))
+        pacsv.write_csv(to_arrow(release.table), out / "monthly-noisy.csv")
+        (out / "privacy-ledger.json").write_text(json.dumps(release.ledger, indent=1),
+                                                 encoding="utf-8")  # fmt: skip
+        m = release.measured
+        err.print(f"noisy monthly counts at epsilon {privacy_budget:g} a month -> "
+                  f"{out / 'monthly-noisy.csv'} ({m['cells']:,} cells, all published), ledger "
+                  f"-> {out / 'privacy-ledger.json'}; measured (not published): mean |error| "
+                  f"{m['mean_abs_error']:.2f}, 90 % within {m['p90_abs_error']:.0f}, "
+                  f"{100 * m['share_within_5']:.1f} % within +-5", highlight=False)  # fmt: skip
+    err.print(f"published {', '.join(protected.tables)} -> {out}: {protected.stats['cells']:,} "
+              f"cells, {protected.stats['primary']:,} suppressed (1..{suppress_below - 1}), "
+              f"{protected.stats['complementary']:,} complementary; differencing check passed",
+              highlight=False)  # fmt: skip
+
+
+def protected_source_monthly(source, policy):
+    """The true monthly long table (the input of the noisy release)."""
+    return monthly_statistics(load_outcomes(source, policy=policy)).to_pyarrow().to_pandas()

@@ -19,8 +19,9 @@ Where each column comes from
     the case is ``acted``. A case no officer action releases yet (awaiting an officer, or an
     override awaiting a supervisor, or denied) reports the recommendation. ``action_rule``, ``level``, ``priority``, ``priority_bases`` -- the
     latest stored Decision v1 (recommendation) of the case under ``policy``; ``action_rule``
-    is its decisive rule (the reason marked "Decisive"). ``decline_reason`` --
-    ``DECLINE_REASON_BY_RULE[action_rule]`` when the final action is ``no_detainer``.
+    is its decisive rule (``decisive_rule`` of the decision; the reason marked "Decisive" for a
+    decision stored before v2). ``decline_reason`` -- that rule's ``decline_reason`` when the
+    final action is ``no_detainer``.
     ``charge_category`` -- ``stats.categories.charge_category_of`` over the booking's charges.
     ``conviction_status`` -- ``stats.categories.conviction_status_of``: a conviction on the
     RAP sheet of the FBI record the booking matched, dated on or before the booking's local
@@ -47,7 +48,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from securecomm.law.engine import decisive_rule
+from securecomm.law.engine import decisive_of
 
 from ..interop import lifecycle
 from ..store.db import make_engine
@@ -69,7 +70,7 @@ from ..store.models import (
 )
 from .categories import DEFAULT_POLICY as CATEGORY_POLICY
 from .categories import charge_category_of, conviction_status_of
-from .schema import BOOKING_OUTCOME_SCHEMA, DECLINE_REASON_BY_RULE
+from .schema import BOOKING_OUTCOME_SCHEMA
 
 # The finding rule whose presence among a decision's reasons means "protected" (DESIGN 3.5).
 PROTECTED_RULE = "protections.protected-person"
@@ -220,7 +221,8 @@ def _export(session: Session, policy: str | None) -> pa.Table:
             v_state is None or _value(v_state) == VerificationState.confirmed.value
         )
         decision = decisions.get(case[0]) if matched and case else None
-        rule = decisive_rule(decision.get("reasons")) if decision else None
+        decisive = decisive_of(decision) if decision else None
+        rule = decisive.rule if decisive else None
         action = None
         if decision is not None:  # the final action of a case decided under this policy
             chosen = final.get(case[0]) if case[0] in released else None
@@ -246,7 +248,7 @@ def _export(session: Session, policy: str | None) -> pa.Table:
         columns["action"].append(action)
         columns["action_rule"].append(rule)
         columns["decline_reason"].append(
-            DECLINE_REASON_BY_RULE.get(rule or "") if action == "no_detainer" else None
+            decisive.decline_reason if decisive and action == "no_detainer" else None
         )
         columns["level"].append(level)
         columns["priority"].append(decision.get("priority") if decision else None)

@@ -30,6 +30,7 @@ from .schema import (
     DETAINER_KINDS,
     LEVEL_CATEGORIES,
     PRIORITY_BASES,
+    PROGRAMS,
     STATUS_CATEGORIES,
 )
 from .source import StatsInputError, load_outcomes, parse_month, parse_state
@@ -51,7 +52,7 @@ LONG_COLUMNS = (*KEYS, "measure", "category", "count")
 NEEDED = (
     "policy", "month", "state", "ori", "county_fips", "ident_match", "status_category",
     "action", "decline_reason", "level", "priority_bases", "charge_category",
-    "conviction_status", "ice_custody", "removed", "held_past_expiry",
+    "conviction_status", "ice_custody", "removed", "held_past_expiry", "program",
 )  # fmt: skip
 
 Pred = Callable[[ir.Table], ir.BooleanValue]
@@ -136,6 +137,16 @@ def _cells() -> tuple[Cell, ...]:
         for b in PRIORITY_BASES
     ]
     cells.append(Cell("holds_past_expiry", "all", lambda t: t.held_past_expiry))
+    # the originating program (TF I rec. 3): bookings and detainers per program
+    cells += [
+        Cell("submissions_by_program", p, lambda t, p=p: t.program == p, scope="all")
+        for p in PROGRAMS
+    ]
+    cells += [
+        Cell("detainers_by_program", p, lambda t, p=p: is_detainer(t) & (t.program == p),
+             scope="detained")
+        for p in PROGRAMS
+    ]  # fmt: skip
     return tuple(cells)
 
 
@@ -212,7 +223,9 @@ def long_statistics(t: ir.Table, *, suppress_below: int | None = None) -> ir.Tab
         rows = t if scope == "all" else t.filter(keep(t))
         # a null condition is not counted (two-valued, as in law.expr)
         counts = {
-            n: count_if(c.where(rows)) if c.scope != "all" else rows.count()
+            n: rows.count()
+            if (c.measure, c.category) == ("submissions", "all")
+            else count_if(c.where(rows))
             for n, c in zip(names, CELLS, strict=True)
             if c.scope == scope
         }

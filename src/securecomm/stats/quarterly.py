@@ -20,7 +20,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from .monthly import in_level_category, is_detainer
+from .monthly import in_level_category, is_detainer, suppress
 from .schema import CONVICTION_STATUSES, LEVEL_CATEGORIES
 from .source import load_outcomes, parse_quarter, parse_state
 
@@ -66,8 +66,13 @@ def quarterly_report(
     state: str | None = None,
     policy: str | None = None,
     backend: Any = None,
+    suppress_below: int | None = None,
 ) -> ir.Table:
-    """The quarterly state report of ``source`` for ``quarter`` ("YYYY-Qn", calendar)."""
+    """The quarterly state report of ``source`` for ``quarter`` ("YYYY-Qn", calendar).
+
+    ``suppress_below=K`` hides counts 1..K-1 exactly as the monthly statistics do
+    (``monthly.suppress``: ``count`` null, ``suppressed`` true); for suppression that also
+    holds against the other published tables see ``stats.disclosure``."""
     start, end = parse_quarter(quarter)
     label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     outcomes = load_outcomes(source, policy=policy, backend=backend, needed=NEEDED)
@@ -90,7 +95,8 @@ def quarterly_report(
         category=parts[3],
         count=long["count"].cast("int64"),
     )
-    return long.order_by(["state", "cell"]).select(*QUARTERLY_COLUMNS)
+    long = long.order_by(["state", "cell"]).select(*QUARTERLY_COLUMNS)
+    return suppress(long, suppress_below) if suppress_below is not None else long
 
 
 def quarterly_wide(long) -> list[dict[str, Any]]:
@@ -104,7 +110,11 @@ def quarterly_wide(long) -> list[dict[str, Any]]:
         row["counts"][r["category"]] = r["count"]
     out = list(rows.values())
     for row in out:
-        total = sum(v for v in row["counts"].values() if v is not None)
+        if any(v is None for v in row["counts"].values()):
+            # a suppressed cell: a total or share would reveal it
+            row["total"], row["convicted_share"] = None, None
+            continue
+        total = sum(row["counts"].values())
         row["total"] = total
         if row["dimension"] == "conviction":
             row["convicted_share"] = row["counts"].get("convicted", 0) / total if total else None

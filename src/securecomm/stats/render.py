@@ -45,12 +45,22 @@ def vega_javascript() -> Markup:
 
 
 def bar_chart(
-    rows: Sequence[dict[str, Any]], *, x: str, y: str, color: str | None = None, title: str = ""
+    rows: Sequence[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    color: str | None = None,
+    title: str = "",
+    y_title: str = "number of bookings",
 ) -> dict[str, Any]:
-    """A grouped bar chart as a Vega-Lite spec with its data inline."""
+    """A grouped bar chart as a Vega-Lite spec with its data inline; the value axis is labelled
+    with its unit and uses thousands separators."""
     frame = pd.DataFrame(list(rows))
     chart = alt.Chart(frame, title=title).mark_bar()
-    enc: dict[str, Any] = {"x": alt.X(f"{x}:N", sort=None), "y": alt.Y(f"{y}:Q")}
+    enc: dict[str, Any] = {
+        "x": alt.X(f"{x}:N", sort=None),
+        "y": alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=",d")),
+    }
     if color:
         enc["color"] = alt.Color(f"{color}:N")
         enc["xOffset"] = alt.XOffset(f"{color}:N")

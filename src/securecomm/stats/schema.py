@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from securecomm.law.schema import CitizenshipStatus
+from securecomm.law.model import DECLINE_REASONS
+from securecomm.law.packs import decline_reasons_by_rule
+from securecomm.law.schema import CitizenshipStatus, Program
 
 __all__ = [
     "ACTIONS",
@@ -23,8 +25,13 @@ __all__ = [
     "DETAINER_KINDS",
     "LEVEL_CATEGORIES",
     "PRIORITY_BASES",
+    "PROGRAMS",
     "STATUS_CATEGORIES",
 ]
+
+# The originating program of a booking (TF I rec. 3: the same rules for Secure Communities,
+# 287(g), the Criminal Alien Program and Border Patrol) — the Case v1 enumeration, in its order.
+PROGRAMS = tuple(program.value for program in Program)
 
 # DESIGN 3.2 status values as the LESC determines them (null: no IDENT match, no hit) — the
 # Case v1 enumeration itself, in its order.
@@ -33,14 +40,10 @@ STATUS_CATEGORIES = tuple(status.value for status in CitizenshipStatus)
 # DESIGN 3.6 actions (null: no IDENT match, so no case).
 ACTIONS = ("no_action", "no_detainer", "conditional_detainer", "detainer", "notification_request")
 
-# Why a removable person got no detainer: the deciding action rule, named by category.
-DECLINE_REASON_BY_RULE = {
-    "actions.tfsc.minor-traffic-only": "minor_traffic",
-    "actions.tfsc-strict.misdemeanor-no-public-safety-risk": "minor_misdemeanor",
-    "actions.protected-not-aggravating": "protected_person",
-    "actions.pep.not-a-transfer-priority": "not_a_priority",
-}
-DECLINE_REASONS = ("minor_traffic", "minor_misdemeanor", "protected_person", "not_a_priority")
+# Why a removable person got no detainer: the deciding action rule's ``decline_reason`` (a field
+# of the rule, law/rules/actions.py), named by category; the built-in rules' map for consumers
+# that only have a rule id.
+DECLINE_REASON_BY_RULE = decline_reasons_by_rule()
 
 # The most serious current charge of the booking, in this order of seriousness (highest last):
 # minor_traffic < other_minor_misdemeanor < serious_traffic < other_misdemeanor < felony.

@@ -114,3 +114,43 @@ def calibrate_command(
     console.print("every row within tolerance" if report.passed else "[red]calibration FAILED[/red]")
     if not report.passed:
         raise typer.Exit(1)
+
+
+@synth_app.command("arrests")
+def arrests_command(
+    scale: str = typer.Option("small", "--scale", help="small (1 arrest in 5) | national (all)"),
+    seed: int = typer.Option(0, "--seed", min=0, help="random seed (the nation's jurisdictions)"),
+    inject: list[str] = typer.Option(
+        [], "--inject", help="ORI:POINTS — a pretext effect after activation (repeatable)"
+    ),
+    rho: float | None = typer.Option(None, "--rho", help="AR(1) month-to-month correlation"),
+    out: Path = typer.Option(Path("arrests.parquet"), "--out", help="Arrest counts v1 file"),
+    activations: Path = typer.Option(Path("activations.csv"), "--activations",
+                                     help="activations table to write (ori, activated_on)"),
+    truth: Path | None = typer.Option(None, "--truth", help="also write the injected effects"),
+) -> None:
+    """All local arrests per jurisdiction, month, ethnicity and offense class, before and after
+    activation (the counterfactual the bias monitor needs; docs/nation.md)."""
+    import pyarrow.csv as pacsv
+
+    from .arrests import ARREST_SCALES, ArrestSpec, generate_arrests, parse_inject, write_arrests
+
+    if scale not in ARREST_SCALES:
+        fail(f"--scale: expected one of {', '.join(ARREST_SCALES)}, got {scale!r}")
+    try:
+        spec = ArrestSpec(seed=seed, sample_fraction=ARREST_SCALES[scale],
+                          inject=parse_inject(inject), rho=rho)  # fmt: skip
+        started = time.perf_counter()
+        result = generate_arrests(spec)
+    except (ValueError, ParamsError) as exc:
+        fail(str(exc))
+    write_arrests(result, out, activations)
+    if truth is not None:
+        pacsv.write_csv(result.truth, truth)
+    total = pc.sum(result.arrests["arrests"]).as_py() or 0
+    console.print(
+        f"wrote {total:,} arrests in {result.arrests.num_rows:,} cells of "
+        f"{result.activations.num_rows:,} jurisdictions -> {out}, activations -> {activations}; "
+        f"{len(spec.inject)} injected effect(s); {time.perf_counter() - started:.1f} s",
+        highlight=False, soft_wrap=True,
+    )

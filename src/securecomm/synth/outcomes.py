@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from securecomm.bulk.evaluate import evaluate_caseload
+from securecomm.bulk.evaluate import decisions_file_name, evaluate_caseload
 from securecomm.law.engine import bind_pack, column_name
 from securecomm.law.model import Pack
 from securecomm.stats.schema import BOOKING_OUTCOME_SCHEMA, DECLINE_REASON_BY_RULE
@@ -123,8 +123,7 @@ def simulate(
     held_action = (action == "detainer") | ((action == "conditional_detainer") & later)
     held_past = valid & honored & held_action & (u["held"] < params["held_past_expiry_rate"])
 
-    rule = d["action_rule"]
-    decline = _decline(rule, action)
+    decline = _decline(d, action)
     null_unless = lambda arr: pc.if_else(pa.array(valid), arr, pa.nulls(n, arr.type))  # noqa: E731
     cols = {
         "policy": pa.array(np.full(n, pack.name), type=pa.string()),
@@ -173,9 +172,14 @@ def _pending(nation: pa.Table) -> np.ndarray:
     return sums > 0
 
 
-def _decline(rule, action: np.ndarray) -> pa.Array:
-    """decline_reason: the deciding rule's category (DECLINE_REASON_BY_RULE) of a no_detainer."""
-    rules = _np(pc.fill_null(rule, "")).astype(str)
+def _decline(d, action: np.ndarray) -> pa.Array:
+    """decline_reason: the deciding rule's own (the bulk ``decline_reason`` column; for decision
+    files written before it, DECLINE_REASON_BY_RULE of ``action_rule``) of a no_detainer."""
+    if "decline_reason" in d.column_names:
+        reasons = _np(pc.fill_null(d["decline_reason"], "")).astype(str)
+        out = np.where((reasons != "") & (action == "no_detainer"), reasons, None)
+        return pa.array(out, type=pa.string())
+    rules = _np(pc.fill_null(d["action_rule"], "")).astype(str)
     out = np.full(len(rules), None, dtype=object)
     for rule_id, reason in DECLINE_REASON_BY_RULE.items():
         out[(rules == rule_id) & (action == "no_detainer")] = reason
@@ -243,7 +247,7 @@ def nation_outcomes(
     u = draws(table.num_rows, seed)
     paths = {}
     for pack in packs:
-        decisions = pq.read_table(out / f"decisions-{pack.name}.parquet")
+        decisions = pq.read_table(out / decisions_file_name(pack.name))
         result = simulate(table, decisions, pack, params, u)
         if not keep_extra:
             result = result.select(BOOKING_OUTCOME_SCHEMA.names)

@@ -310,8 +310,11 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def parse_params(text: str, where: str = "<params>") -> Params:
-    """Validate parameter YAML text; see the module doc."""
+def parse_params(
+    text: str, where: str = "<params>", spec: dict[str, Callable[[str, Any], Any]] | None = None
+) -> Params:
+    """Validate parameter YAML text; see the module doc. ``spec`` (name -> checker) defaults
+    to the nation's ``SPEC``; other generators (``synth.arrests``) pass their own."""
     if len(text) > MAX_BYTES:
         raise ParamsError(f"{where}: larger than {MAX_BYTES} bytes")
     try:
@@ -320,21 +323,24 @@ def parse_params(text: str, where: str = "<params>") -> Params:
         raise ParamsError(f"{where}: {exc}") from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise ParamsError(f"{where}: not valid YAML: {str(exc)[:300]}") from None
-    return validate_document(doc, where)
+    return validate_document(doc, where, spec)
 
 
-def validate_document(doc: Any, where: str = "<params>") -> Params:
+def validate_document(
+    doc: Any, where: str = "<params>", spec: dict[str, Callable[[str, Any], Any]] | None = None
+) -> Params:
     """Validate an already parsed parameter document (a mapping of name -> entry)."""
+    checks = SPEC if spec is None else spec
     if not isinstance(doc, dict):
         raise ParamsError(f"{where}: expected a mapping of parameters, got {_show(doc)}")
-    unknown = [str(k) for k in doc if k not in SPEC]
+    unknown = [str(k) for k in doc if k not in checks]
     if unknown:
         raise ParamsError(f"{where}: unknown parameter(s): {', '.join(sorted(unknown))[:300]}")
-    missing = [k for k in SPEC if k not in doc]
+    missing = [k for k in checks if k not in doc]
     if missing:
         raise ParamsError(f"{where}: missing parameter(s): {', '.join(missing)}")
     meta = {}
-    for name, check in SPEC.items():
+    for name, check in checks.items():
         entry = doc[name]
         if not isinstance(entry, dict):
             raise ParamsError(f"{name}: expected a mapping with value and source, got "

@@ -93,6 +93,22 @@ def check_invariants(decision: Decision) -> None:
     # exactly one decisive action rule
     decisive = [r for r in decision.reasons if r.text.startswith("Decisive")]
     assert len(decisive) == 1, [r.rule for r in decisive]
+    # v2: the decisive rule is also a structured field, the same rule
+    assert decision.decisive_rule is not None
+    assert decision.decisive_rule.rule == decisive[0].rule
+    assert decision.decisive_rule.outcome == decision.action
+    assert decision.decisive_rule.citation == decisive[0].citation
+    if decision.decisive_rule.decline_reason is not None:
+        assert decision.action == "no_detainer"
+    # v2: user-visible text cites source documents, never the design brief
+    for reason in decision.reasons:
+        assert "DESIGN" not in reason.citation and "DESIGN" not in reason.text, reason.rule
+    # v2: supervisor approval only where the action would hold someone (3.5, IV rec. 2)
+    if decision.requires_supervisor_approval:
+        assert decision.action in ("detainer", "conditional_detainer", "notification_request")
+    # v2: priorities only for removable non-citizens (3.4)
+    if not decision.removable:
+        assert decision.priority is None and decision.priority_bases == ()
     # priority is the highest (numerically lowest) of the listed bases' priorities
     if decision.priority is None:
         assert decision.priority_bases == ()

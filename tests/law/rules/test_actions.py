@@ -49,22 +49,29 @@ EXPECTED_ACTION_RULES = {
         "actions.not-removable": ("no_action", 100),
         "actions.status-unknown": ("no_action", 100),
         "actions.protected-not-aggravating": ("no_detainer", 90),
+        "actions.morton.national-security-detainer": ("detainer", 85),
+        "actions.morton.priority-detainer": ("detainer", 60),
         "actions.morton.removable-detainer": ("detainer", 0),
     },
     "tfsc-2011": {
         "actions.not-removable": ("no_action", 100),
         "actions.status-unknown": ("no_action", 100),
         "actions.protected-not-aggravating": ("no_detainer", 90),
+        "actions.morton.national-security-detainer": ("detainer", 85),
         "actions.tfsc.minor-traffic-only": ("no_detainer", 80),
         "actions.tfsc.minor-misdemeanor-conditional": ("conditional_detainer", 70),
+        "actions.tfsc.minor-misdemeanor-disposed": ("no_detainer", 70),
+        "actions.morton.priority-detainer": ("detainer", 60),
         "actions.morton.removable-detainer": ("detainer", 0),
     },
     "tfsc-2011-strict": {
         "actions.not-removable": ("no_action", 100),
         "actions.status-unknown": ("no_action", 100),
         "actions.protected-not-aggravating": ("no_detainer", 90),
+        "actions.morton.national-security-detainer": ("detainer", 85),
         "actions.tfsc.minor-traffic-only": ("no_detainer", 80),
         "actions.tfsc-strict.misdemeanor-no-public-safety-risk": ("no_detainer", 70),
+        "actions.morton.priority-detainer": ("detainer", 60),
         "actions.morton.removable-detainer": ("detainer", 0),
     },
     "pep-2014": {
@@ -87,8 +94,11 @@ def test_every_action_module_rule_is_in_some_pack() -> None:
     module_rules = {
         *(r.id for r in actions.COMMON),
         actions.MORTON_BASE.id,
+        actions.MORTON_PRIORITY.id,
+        actions.MORTON_NATIONAL_SECURITY.id,
         actions.TFSC_MINOR_TRAFFIC.id,
         actions.TFSC_CONDITIONAL.id,
+        actions.TFSC_NOTHING_TO_CONDITION_ON.id,
         actions.TFSC_STRICT_MISDEMEANOR.id,
         actions.TFSC_SUPERVISOR.id,
         actions.PEP_DETAINER.id,
@@ -114,6 +124,15 @@ DECISIVE_SCENARIOS: dict[str, tuple[str, dict]] = {
     "actions.morton.removable-detainer": ("morton-2011", {}),
     "actions.tfsc.minor-traffic-only": ("tfsc-2011", {"arrest": charges(SPEEDING)}),
     "actions.tfsc.minor-misdemeanor-conditional": ("tfsc-2011", {"arrest": charges(LOITERING)}),
+    "actions.tfsc.minor-misdemeanor-disposed": (
+        "tfsc-2011",
+        {"arrest": charges({**LOITERING, "disposition": "dismissed"})},
+    ),
+    "actions.morton.national-security-detainer": (
+        "morton-2011",
+        {"flags": {"national_security": True}},
+    ),
+    "actions.morton.priority-detainer": ("tfsc-2011", {"convictions": [cv("2399", "felony")]}),
     "actions.tfsc-strict.misdemeanor-no-public-safety-risk": (
         "tfsc-2011-strict",
         {"arrest": charges(ch("2399", "PETTY THEFT"))},
@@ -293,7 +312,8 @@ SERIOUS_TRAFFIC = {
     "hit_and_run_5401": ch("5401", "HIT AND RUN"),
     "negligent_vehicular_manslaughter_0909": ch("0909", "VEHICULAR MANSLAUGHTER"),
     "reckless_driving_with_injury": ch("5499", "RECKLESS DRIVING", injury=True),
-    "fleeing_eluding_literal": ch("4801", "FLEEING OR ELUDING A POLICE OFFICER"),
+    # v2: the literal refines a catch-all code (4899 OBSTRUCT POLICE), never a specific one
+    "fleeing_eluding_literal": ch("4899", "FLEEING OR ELUDING A POLICE OFFICER"),
     "eluding_under_traffic_code": ch("5499", "ELUDING POLICE"),
 }
 
@@ -345,7 +365,7 @@ def test_minor_traffic_with_higher_category_detainer(decide, expect, pack) -> No
         {"convictions": [cv("2399")]},  # Level 3
     ):
         d = decide(pack, arrest=charges(SPEEDING), **overrides)
-        expect(d, action="detainer", decisive="actions.morton.removable-detainer")
+        expect(d, action="detainer", decisive="actions.morton.priority-detainer")
         assert d.priority is not None
 
 
@@ -389,7 +409,7 @@ def test_loitering_already_convicted_is_level_3_higher_category(decide, expect, 
         level=3,
         priority="1",
         bases=("1(b)", "level-3"),
-        decisive="actions.morton.removable-detainer",
+        decisive="actions.morton.priority-detainer",
         not_rules=(
             "actions.tfsc.minor-misdemeanor-conditional",
             "actions.tfsc-strict.misdemeanor-no-public-safety-risk",
@@ -506,3 +526,78 @@ def test_pep_minor_traffic_and_loitering_no_detainer(decide, expect) -> None:
     for arrest in (charges(SPEEDING), charges(LOITERING)):
         d = decide("pep-2014", decided_at="2015-03-02T10:00:00-07:00", arrest=arrest)
         expect(d, action="no_detainer", priority=None)
+
+
+# --------------------------------------------------------------------------- v2: rule fields
+
+
+def test_safeguard_and_decline_reason_are_fields_of_the_rules() -> None:
+    """v2 item 4: what an override removes and why no detainer travel with the rule."""
+    for rule in (
+        *actions.COMMON,
+        actions.TFSC_MINOR_TRAFFIC,
+        actions.TFSC_CONDITIONAL,
+        actions.TFSC_NOTHING_TO_CONDITION_ON,
+        actions.TFSC_STRICT_MISDEMEANOR,
+        actions.PEP_BASE,
+    ):
+        assert rule.safeguard and "DESIGN" not in rule.safeguard, rule.id
+    for rule in (actions.MORTON_BASE, actions.MORTON_PRIORITY, actions.PEP_DETAINER):
+        assert rule.safeguard is None, rule.id
+    declines = {
+        r.id: r.decline_reason
+        for p in ALL_PACKS.values()
+        for r in p.rules
+        if r.kind == "action" and r.outcome == "no_detainer"
+    }
+    assert declines == {
+        "actions.protected-not-aggravating": "protected_person",
+        "actions.tfsc.minor-traffic-only": "minor_traffic",
+        "actions.tfsc.minor-misdemeanor-disposed": "minor_misdemeanor",
+        "actions.tfsc-strict.misdemeanor-no-public-safety-risk": "minor_misdemeanor",
+        "actions.pep.not-a-transfer-priority": "not_a_priority",
+    }
+
+
+@pytest.mark.parametrize("rule_id", sorted(DECISIVE_SCENARIOS))
+def test_decision_carries_the_decisive_rule_structured(decide, rule_id) -> None:
+    pack, overrides = DECISIVE_SCENARIOS[rule_id]
+    d = decide(pack, **overrides)
+    rule = ALL_PACKS[pack].rule(rule_id)
+    assert d.decisive_rule.rule == rule_id
+    assert d.decisive_rule.rank == rule.rank
+    assert d.decisive_rule.safeguard == rule.safeguard
+    assert d.decisive_rule.decline_reason == rule.decline_reason
+
+
+def test_decisive_of_reads_old_decisions_without_the_field(decide) -> None:
+    """A Decision v1 stored before v2 has no ``decisive_rule``: found by the reason's text."""
+    from securecomm.law.engine import decisive_of
+
+    d = decide("tfsc-2011", arrest=charges(SPEEDING))
+    old = json.loads(d.model_dump_json())
+    del old["decisive_rule"]
+    got = decisive_of(old)
+    assert got == d.decisive_rule
+    # Decision v1 stays backward compatible: an old record still validates, field absent
+    from securecomm.law.schema import Decision
+
+    legacy = Decision.model_validate(old)
+    assert legacy.decisive_rule is None and decisive_of(legacy) == d.decisive_rule
+    assert got.decline_reason == "minor_traffic"
+    assert decisive_of(json.loads(d.model_dump_json())) == d.decisive_rule
+
+
+def test_variant_inherits_safeguard_of_a_replaced_rule() -> None:
+    from securecomm.law.packs import apply_variant
+
+    variant = apply_variant({
+        "name": "tfsc-local", "base": "tfsc-2011",
+        "replace_rules": {"actions.tfsc.minor-traffic-only": {
+            "kind": "action", "when": "every_charge('minor_traffic')", "outcome": "no_detainer",
+            "rank": 80, "citation": "local ordinance 12", "text": "Minor traffic: no detainer."}},
+    })  # fmt: skip
+    rule = variant.rule("actions.tfsc.minor-traffic-only")
+    assert rule.safeguard == actions.TFSC_MINOR_TRAFFIC.safeguard
+    assert rule.decline_reason == "minor_traffic"
+    assert rule.citation == "local ordinance 12"

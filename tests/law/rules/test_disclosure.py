@@ -45,7 +45,7 @@ DELIVERED = {"detainer": "detainer", "conditional_detainer": "detainer"}
 
 
 def test_every_disclosure_rule_is_exercised(decide, expect) -> None:
-    ids = {r.id for r in disclosure.RULES} | {disclosure.NATURALIZED_SUPPRESSION.id}
+    ids = {r.id for r in disclosure.RULES} | {disclosure.CITIZEN_SUPPRESSION.id}
     seen: set[str] = set()
     for action, (pack, overrides) in ACTION_CASES.items():
         honors = action != "notification_request"
@@ -125,14 +125,14 @@ def test_naturalized_citizen_no_hit_information_in_task_force_packs(
         action="no_action",
         removable=False,
         fields=(),
-        rules=("disclosure.naturalized-citizen-suppressed",),
+        rules=("disclosure.citizen-suppressed",),
     )
     assert d.lea_disclosure.notify is False
     assert not [
         r
         for r in d.reasons
         if r.rule.startswith("disclosure.")
-        and r.rule != "disclosure.naturalized-citizen-suppressed"
+        and r.rule != "disclosure.citizen-suppressed"
     ]
 
 
@@ -140,19 +140,25 @@ def test_naturalized_citizen_no_hit_information_in_task_force_packs(
 def test_naturalized_citizen_suppression_only_in_task_force_packs(decide, expect, pack) -> None:
     d = decide(pack, person={"citizenship_status": "naturalized_citizen"})
     expect(
-        d, action="no_action", fields=FULL, not_rules=("disclosure.naturalized-citizen-suppressed",)
+        d, action="no_action", fields=FULL, not_rules=("disclosure.citizen-suppressed",)
     )
-    assert disclosure.NATURALIZED_SUPPRESSION.id not in {r.id for r in ALL_PACKS[pack].rules}
+    assert disclosure.CITIZEN_SUPPRESSION.id not in {r.id for r in ALL_PACKS[pack].rules}
 
 
+@pytest.mark.parametrize("preference", ["full", "public_safety_only", "none"])
 @pytest.mark.parametrize("pack", TFSC)
-def test_citizen_by_birth_is_not_suppressed(decide, expect, pack) -> None:
-    """The suppression is for naturalized citizens (IV rec. 3); a false match of a citizen by
-    birth follows the jurisdiction's preference."""
-    d = decide(pack, person={"citizenship_status": "us_citizen_by_birth"})
-    expect(
-        d, action="no_action", fields=FULL, not_rules=("disclosure.naturalized-citizen-suppressed",)
+def test_citizen_by_birth_is_suppressed_too(decide, expect, pack, preference) -> None:
+    """v2: a US-born citizen falsely matched to an immigration record suffers the harm IV rec. 3
+    names for naturalized citizens: no hit information reaches the police."""
+    d = decide(
+        pack,
+        jurisdiction=pref(preference),
+        person={"citizenship_status": "us_citizen_by_birth"},
+        flags={"gang_member": True, "outstanding_criminal_warrant": True},
     )
+    expect(d, action="no_action", fields=(), rules=("disclosure.citizen-suppressed",))
+    assert d.lea_disclosure.notify is False
+    assert d.priority is None and d.priority_bases == ()
 
 
 @pytest.mark.parametrize("pack", TFSC)
@@ -182,4 +188,4 @@ def test_disclosure_rule_citations() -> None:
         assert rule.citation.strip() and rule.text.strip()
     always = {r.field for r in disclosure.RULES if r.always}
     assert always == {"detainer", "notification_request"}
-    assert "IV rec. 3" in disclosure.NATURALIZED_SUPPRESSION.citation
+    assert "IV rec. 3" in disclosure.CITIZEN_SUPPRESSION.citation

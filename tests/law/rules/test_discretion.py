@@ -58,6 +58,9 @@ NEGATIVE: dict[str, dict] = {
     },
     "gang_member": {"flags": {"gang_member": True}},
     "egregious_immigration_violator": {"person": {"immigration_fraud": True}},
+    "juvenile_adjudication": {
+        "convictions": [cv("2303", "misdemeanor", juvenile_adjudication=True)]
+    },
 }
 
 
@@ -292,6 +295,28 @@ def test_factor_reasons_are_cited(decide) -> None:
     d = decide("tfsc-2011", **POSITIVE["indigent_uncounseled_plea"])
     reason = next(r for r in d.reasons if r.rule == "discretion.positive.indigent_uncounseled_plea")
     assert "II rec. 2" in reason.citation
+    # v2: "particular discretion ... minor traffic offenses" is the March 2, 2011 memo (II.2)
     d = decide("morton-2011", **POSITIVE["minor_traffic_arrest"])
     reason = next(r for r in d.reasons if r.rule == "discretion.positive.minor_traffic_arrest")
-    assert "June 17, 2011" in reason.citation
+    assert "March 2, 2011" in reason.citation and "II.2" in reason.citation
+    assert "June 17" not in reason.citation
+    # v2: the general factors cite the prosecutorial-discretion memo, the victim/witness/plaintiff
+    # factor the victims memo (two different documents of June 17, 2011; report fn. 19)
+    d = decide("morton-2011", **POSITIVE["veteran_or_armed_forces"])
+    reason = next(r for r in d.reasons if r.rule == "discretion.positive.veteran_or_armed_forces")
+    assert "Exercising Prosecutorial Discretion" in reason.citation and "II.2" in reason.citation
+    d = decide("morton-2011", **POSITIVE["victim_witness_or_plaintiff"])
+    reason = next(
+        r for r in d.reasons if r.rule == "discretion.positive.victim_witness_or_plaintiff"
+    )
+    assert "Certain Victims, Witnesses, and Plaintiffs" in reason.citation
+    assert "IV.2" in reason.citation
+
+
+def test_juvenile_adjudication_is_listed_never_counted(decide, expect) -> None:
+    """Matter of Devison: a juvenile adjudication is not a conviction; it may be listed."""
+    d = decide("tfsc-2011", convictions=[cv("0901", "felony", juvenile_adjudication=True)])
+    expect(d, level=None, priority=None, has_negative=("juvenile_adjudication",),
+           not_rules=("discretion.negative.serious_felon",))  # fmt: skip
+    reason = next(r for r in d.reasons if r.rule == "discretion.negative.juvenile_adjudication")
+    assert "Devison" in reason.citation

@@ -254,7 +254,7 @@ def test_felony_dv_is_1d_not_2b(decide, expect) -> None:
     ("entered_us_on", "is_2c"),
     [
         ("2013-12-31", False),  # continuously present since before 2014-01-01
-        ("2014-01-01", True),  # the code reads "on or after" (see the report: ambiguous)
+        ("2014-01-01", False),  # v2: present on 2014-01-01 is continuous presence since
         ("2014-01-02", True),
         ("2015-01-10", True),
         (None, False),  # date unknown: not established either way
@@ -323,7 +323,8 @@ def test_1c_gang_participant_age(decide, expect, birth_date, of_age) -> None:
         flags={"gang_member": True},
     )
     if of_age:
-        expect(d, priority="1", bases=("1(c)",), action="detainer")
+        # v2: reported as 1(c), but PEP transfers 1(c) only on a conviction with a gang element
+        expect(d, priority="1", bases=("1(c)",), action="no_detainer")
     else:
         expect(d, priority=None, action="no_detainer")
 
@@ -338,10 +339,23 @@ def test_1c_gang_element_conviction_regardless_of_age(decide, expect) -> None:
     expect(d, priority="1", bases=("1(c)",), action="detainer")
 
 
-@pytest.mark.parametrize("ncic", ["0301", "0399"])
-def test_1d_excludes_immigration_status_felonies(decide, expect, ncic) -> None:
-    d = decide(PEP, decided_at=DECIDED, convictions=[cv(ncic, "felony")])
+@pytest.mark.parametrize(
+    ("ncic", "literal"), [("0399", ""), ("0399", "FAILURE TO CARRY ALIEN REGISTRATION")]
+)
+def test_1d_excludes_state_or_local_status_felonies(decide, expect, ncic, literal) -> None:
+    d = decide(PEP, decided_at=DECIDED, convictions=[cv(ncic, "felony", literal=literal)])
     expect(d, priority=None, action="no_detainer", level=2)
+
+
+@pytest.mark.parametrize(
+    ("ncic", "literal"),
+    [("0301", ""), ("0301", "ILLEGAL ENTRY"), ("0399", "ILLEGAL RE-ENTRY 8 USC 1326"),
+     ("0399", "REENTRY AFTER DEPORTATION")],
+)  # fmt: skip
+def test_1d_counts_federal_status_felonies(decide, expect, ncic, literal) -> None:
+    """v2: only a *state or local* status offense is excluded; 8 U.S.C. 1325/1326 count."""
+    d = decide(PEP, decided_at=DECIDED, convictions=[cv(ncic, "felony", literal=literal)])
+    expect(d, priority="1", bases=("1(d)",), action="detainer", level=2)
 
 
 def test_1e_and_1d_together(decide, expect) -> None:

@@ -132,7 +132,8 @@ def test_protected_and_aggravating_base_action(decide, expect, pack, aggravating
 @pytest.mark.parametrize("pack", TFSC)
 def test_protected_gang_minor_with_minor_traffic_keeps_pack_rule(decide, expect, pack) -> None:
     """A 15-year-old gang member (aggravating, but not Morton 1(c)) who is a witness, arrested
-    for speeding: the minor-traffic rule decides and a supervisor must approve."""
+    for speeding: the minor-traffic rule decides; nobody would be held, so (v2) no supervisor
+    approval is asked for."""
     d = decide(
         pack,
         person={"birth_date": "1996-01-01", "entered_us_on": "1998-01-01"},
@@ -142,7 +143,7 @@ def test_protected_gang_minor_with_minor_traffic_keeps_pack_rule(decide, expect,
     expect(
         d,
         action="no_detainer",
-        supervisor=True,
+        supervisor=False,
         priority=None,
         decisive="actions.tfsc.minor-traffic-only",
     )

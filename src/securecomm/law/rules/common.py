@@ -14,8 +14,13 @@ status = Col("person_citizenship_status")
 
 def counted_conviction() -> Expr:
     """A conviction record that counts: recorded convictions, plus current charges disposed
-    as convicted when ``convictions.count_current_charge_convictions`` holds."""
-    return ~Item("from_current_charge") | Param("convictions.count_current_charge_convictions")
+    as convicted when ``convictions.count_current_charge_convictions`` holds — never a juvenile
+    adjudication, which is not a conviction for levels, priorities or removability (Matter of
+    Devison, 22 I&N Dec. 1362 (BIA 2000)). ``eq(True)``: a caseload without the field (null)
+    counts the record, as before v2."""
+    return (
+        ~Item("from_current_charge") | Param("convictions.count_current_charge_convictions")
+    ) & ~Item("juvenile_adjudication").eq(True)
 
 
 def convictions_where(where: Expr) -> Expr:

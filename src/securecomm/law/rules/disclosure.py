@@ -3,7 +3,7 @@
 The jurisdiction's preference decides the hit information (``full``: everything;
 ``public_safety_only``: identity, aliases, warrants, watch-list, gang — not immigration status;
 ``none``: nothing). Detainers and notification requests are requests to the LEA and are always
-delivered. The Task Force packs add a suppression: no hit information on naturalized citizens.
+delivered. The Task Force packs add a suppression: no hit information on any citizen (v2).
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ RULES = (
          field="notification_request", always=True),
 )  # fmt: skip
 
-NATURALIZED_SUPPRESSION = Rule(
-    "disclosure.naturalized-citizen-suppressed", "suppression",
-    Col("person_citizenship_status").eq("naturalized_citizen"), f"{TF} IV rec. 3",
-    "Naturalized citizen: no immigration hit information goes to the police.",
+# v2: IV rec. 3 names naturalized citizens; a US-born citizen falsely matched to an immigration
+# record is the same harm, so no citizen's hit information reaches the police.
+CITIZEN_SUPPRESSION = Rule(
+    "disclosure.citizen-suppressed", "suppression", Var("is_citizen"), f"{TF} IV rec. 3",
+    "A citizen (naturalized, or US-born and matched to an immigration record): no immigration "
+    "hit information goes to the police.",
 )  # fmt: skip

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .. import offenses as off
-from ..expr import Col, CountDistinct, Item, Param, Var, any_of, every
+from ..expr import Col, Count, CountDistinct, Item, Param, Var, any_of, every
 from ..model import Rule
-from ..parameters import MORTON_JUNE, TF
+from ..parameters import DEVISON, MORTON_JUNE, MORTON_JUNE_VICTIMS, MORTON_MARCH, TF
 from .common import convictions_where, counted_conviction
 
 _incidents = CountDistinct("convictions", Item("incident_key"), counted_conviction())
@@ -26,10 +26,10 @@ POSITIVE = {
     "pregnant_or_nursing": (Col("flag_pregnant_or_nursing"), MORTON_JUNE, "Pregnant or nursing."),
     "serious_health_condition": (Col("flag_serious_health_condition"), MORTON_JUNE, "Suffers from a serious health condition."),
     "in_school_or_graduate": (Col("flag_in_school_or_graduate"), MORTON_JUNE, "In school or a graduate of a US school."),
-    "victim_witness_or_plaintiff": (Var("protected"), MORTON_JUNE, "A victim, witness or plaintiff in a civil-rights case."),
+    "victim_witness_or_plaintiff": (Var("protected"), MORTON_JUNE_VICTIMS, "A victim, witness or plaintiff in a civil-rights case."),
     "indigent_uncounseled_plea": (Col("flag_indigent") & convictions_where(Item("counsel").eq("none")).ge(1),
                                   f"{TF} II rec. 2", "Indigent and convicted on a plea without counsel."),
-    "minor_traffic_arrest": (every("charges", off.is_minor_traffic()), f"{MORTON_JUNE}; {TF} III rec. 1",
+    "minor_traffic_arrest": (every("charges", off.is_minor_traffic()), f"{MORTON_MARCH} (report II.2); {TF} III rec. 1",
                              "Arrested only for minor traffic offenses: exercise particular discretion."),
 }  # fmt: skip
 
@@ -43,6 +43,10 @@ NEGATIVE = {
     "egregious_immigration_violator": (any_of(Col("person_immigration_fraud"),
                                               Col("person_removal_count").ge(Param("discretion.repeat_reentry_removals"))),
                                        MORTON_JUNE, "An egregious immigration violator (fraud or repeated re-entry)."),
+    # v2: not a conviction (never counted), but the conduct may be weighed by the officer
+    "juvenile_adjudication": (Count("convictions", Item("juvenile_adjudication").eq(True)).ge(1),
+                              f"{DEVISON}; {MORTON_JUNE}",
+                              "Has a juvenile adjudication: not a conviction, listed only for the officer's judgement."),
 }  # fmt: skip
 
 RULES = (

@@ -31,10 +31,15 @@ VARIABLES = {
     "higher_category": any_of(
         *(cond for _, cond, _ in _bases("level_excl_minor_traffic").values())
     ),
+    # any basis, levels as the pack counts them (the pack's priority-detainer rule)
+    "morton_priority": any_of(*(cond for _, cond, _ in _bases("level").values())),
 }
 
+# v2: priorities are for removable non-citizens; a citizen or a non-removable resident has none,
+# whatever the record shows (the memo sets priorities "for the apprehension, detention, and
+# removal of aliens").
 RULES = tuple(
-    Rule(f"priorities.morton.{label}", "priority", cond, f"{M}, Priority {label}", text,
-         label=label, priority=priority)
+    Rule(f"priorities.morton.{label}", "priority", Var("removable") & cond,
+         f"{M}, Priority {label}", text, label=label, priority=priority)
     for label, (priority, cond, text) in _bases("level").items()
 )  # fmt: skip

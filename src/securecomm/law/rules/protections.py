@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..expr import Col, Var, any_of
 from ..model import Rule
-from ..parameters import MORTON_JUNE, TF
+from ..parameters import MORTON_JUNE_VICTIMS, TF
 
 VARIABLES = {
     "protected": any_of(
@@ -25,10 +25,10 @@ VARIABLES = {
 }
 
 RULES = (
-    Rule("protections.protected-person", "finding", Var("protected"), f"{MORTON_JUNE}; {TF} IV rec. 2",
+    Rule("protections.protected-person", "finding", Var("protected"), f"{MORTON_JUNE_VICTIMS}; {TF} IV rec. 2",
          "A crime victim, witness, domestic-violence victim, civil-rights plaintiff, or applicant for "
          "U visa, T visa or VAWA relief."),
-    Rule("protections.aggravating", "finding", Var("protected") & Var("aggravating"), MORTON_JUNE,
+    Rule("protections.aggravating", "finding", Var("protected") & Var("aggravating"), MORTON_JUNE_VICTIMS,
          "Protected, but with an aggravating factor (national security, gang, Level 1 or serious "
          "public-safety risk)."),
 )  # fmt: skip

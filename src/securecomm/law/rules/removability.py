@@ -64,7 +64,7 @@ RULES = (
     Rule("removability.citizen", "finding", Var("is_citizen"), "INA 101(a)(22); 8 U.S.C. 1401, 1427",
          "A United States citizen (by birth or naturalization) is never removable."),
     Rule("removability.status-unknown", "finding", Var("status_unknown"),
-         "DESIGN 3.2; HSAC Task Force report I.1",
+         "HSAC Task Force on Secure Communities report (Sept. 2011) I.1",
          "Immigration status is not determined: no enforcement action without probable cause."),
     Rule("removability.unlawful-presence", "finding",
          status.isin(("entered_without_inspection", "visa_overstay")), "INA 212(a)(6)(A); 237(a)(1)(B)",
