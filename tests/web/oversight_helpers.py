@@ -34,8 +34,12 @@ def oversight_fixtures(site) -> dict[str, str]:
         )  # fmt: skip
         own = s.scalar(select(Complaint.id).where(Complaint.receipt_code == receipt))
         other = complaints.file_complaint(
-            s, channel="phone", category="language_access", narrative="No interpreter at booking.",
-            anonymous=True, actor="crcl.demo",
+            s,
+            channel="phone",
+            category="language_access",
+            narrative="No interpreter at booking.",
+            anonymous=True,
+            actor="crcl.demo",
         ).id
         # one filed three weeks ago and never acknowledged: the worker's sweep flags its breach
         complaints.file_complaint(

@@ -36,7 +36,8 @@ def test_public_complaint_and_crcl_intake_to_resolution(site, server, browser): 
     page.get_by_label("Channel").select_option("phone")
     page.get_by_label("Category").select_option("held_past_detainer_limit")
     page.get_by_label("What the complainant says happened").fill(
-        "Caller's brother was held two days after his release date.")
+        "Caller's brother was held two days after his release date."
+    )
     page.get_by_label("Complainant's name").fill("Caller Example")
     page.get_by_label("Link to (optional)").select_option("jurisdiction")
     page.get_by_label("Reference (TCN, case id, detainer number or ORI)").fill(site.demo.ori)

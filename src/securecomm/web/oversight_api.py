@@ -18,8 +18,13 @@ from .oversight_pages import ComplaintId, audit_read, refused
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(gate)])
 
 ReceiptCode = Annotated[
-    str, Query(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z-]+$",
-               description="The receipt code given when the complaint was filed.")
+    str,
+    Query(
+        min_length=4,
+        max_length=40,
+        pattern=r"^[0-9A-Za-z-]+$",
+        description="The receipt code given when the complaint was filed.",
+    ),
 ]
 
 
