@@ -225,9 +225,11 @@ def create_app(
     )
     app.state.service = service
 
-    from . import api, pages
+    from . import api, oversight_api, oversight_pages, pages
 
     app.include_router(api.router)
+    app.include_router(oversight_api.router)  # complaints (issue 11)
+    app.include_router(oversight_pages.router)  # public complaint form, CRCL, panel (issue 11)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(auth.HERE / "static")), name="static")
 

@@ -69,7 +69,7 @@ def _now() -> dt.datetime:
 
 
 def _nav(svc, caller) -> list[tuple[str, str]]:
-    links = [("/public", "Public statistics")]
+    links = [("/public", "Public statistics"), ("/complaint", "File a complaint")]
     for op, href, label in (
         ("page.bookings", "/bookings", "Bookings"),
         ("page.detainers", "/detainers", "Detainer clocks"),
@@ -77,6 +77,9 @@ def _nav(svc, caller) -> list[tuple[str, str]]:
         ("page.worklist", "/worklist", "Worklist"),
         ("page.approvals", "/approvals", "Approvals"),
         ("page.admin", "/admin", "Users and jurisdictions"),
+        ("page.complaints", "/complaints", "Complaints"),  # issue 11: oversight portals
+        ("page.alerts", "/oversight/alerts", "Alerts"),
+        ("page.panel_draws", "/panel", "Panel review"),
     ):
         if caller is not None and caller.principal is not None and svc.allowed(caller.role, op):
             links.append((href, label))
