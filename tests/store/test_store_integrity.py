@@ -134,7 +134,7 @@ def test_untouched_data_verifies(db, world):
 def test_entries_carry_row_digests_under_the_chain(db, world):
     with db.session() as s:
         entry = s.scalars(
-            select(AuditEntry).where(AuditEntry.event_type == "decision.recorded")
+            select(AuditEntry).where(AuditEntry.event_type == "decision.recorded").order_by(AuditEntry.seq)
         ).first()
         states = json.loads(entry.rows)
         row = s.get(DecisionRecord, world["decision1"])

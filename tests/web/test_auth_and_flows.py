@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import holidays
 from sqlalchemy import select
 from web_helpers import csrf_of, login, token
 
@@ -231,15 +232,25 @@ def test_detainer_clock_release_time_and_disposition(site):
         (r for r in rows if r["state"] == "active" and not r["release_eligible_at"]), None
     )
     assert active is not None
+    with _service(site).session() as s:
+        issued = s.get(Detainer, active["id"]).issued_at
+    # the first Friday after the detainer was issued whose Monday is a business day: a
+    # release-eligible time before the issue is refused (tested in the lifecycle tests)
+    us_holidays = holidays.US()
+    friday = issued.date() + dt.timedelta(days=1)
+    while friday.weekday() != 4 or (friday + dt.timedelta(days=3)) in us_holidays:
+        friday += dt.timedelta(days=1)
     r = c.post(f"/api/v1/detainers/{active['id']}/release-eligible", headers=h,
-               json={"at": "2026-11-20T17:00"})  # fmt: skip
+               json={"at": f"{friday.isoformat()}T17:00"})  # fmt: skip
     assert r.status_code == 200, r.text
     body = r.json()
     if active["kind"] == "detainer":
         # Friday 17:00 local -> Tuesday 17:00 local (8 CFR 287.7(d): weekend excluded)
-        assert body["state"] == "holding" and body["hold_until"].startswith("2026-11-24T17:00")
+        tuesday = friday + dt.timedelta(days=4)
+        assert body["state"] == "holding"
+        assert body["hold_until"].startswith(f"{tuesday.isoformat()}T17:00")
     r = c.post(f"/api/v1/detainers/{active['id']}/release-eligible", headers=h,
-               json={"at": "2026-11-21T09:00"})  # fmt: skip
+               json={"at": f"{(friday + dt.timedelta(days=1)).isoformat()}T09:00"})  # fmt: skip
     assert r.status_code == 409
     with _service(site).session() as s:
         d = s.get(Detainer, active["id"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ from ..store.models import (
 )
 
 DAYS = 60
+#: how long ago the older bookings' detainers were lodged (longer than the overdue clock's
+#: release-eligible offset in :func:`_start_clocks`)
+EARLY = dt.timedelta(days=11)
 WAITING = 0.25
 DEMO_PASSWORD = "demo-password"  # public by design: a demo store holds synthetic data only
 
@@ -106,7 +110,16 @@ def seed_demo(
             agencies.immigration.train_model(s)
     lines = list(world.booking_lines())
     cut = int(len(lines) * (1 - WAITING))
-    submit_bookings(sf, lines[:cut], source="demo")
+    # Bookings older than EARLY are decided and their detainers lodged EARLY ago, so that the
+    # detainer clocks can show an overdue hold: a release-eligible time before the detainer
+    # was issued is refused (lifecycle), and the clocks are read against the real time.
+    early_at = now - EARLY
+    early = [ln for ln in lines[:cut] if _booked_at(ln) < early_at]
+    recent = [ln for ln in lines[:cut] if _booked_at(ln) >= early_at]
+    submit_bookings(sf, early, source="demo")
+    run_worker(engine, settings=settings, agencies=agencies, auto_accept=True,
+               clock=lambda: early_at)  # fmt: skip
+    submit_bookings(sf, recent, source="demo")
     run_worker(engine, settings=settings, agencies=agencies, auto_accept=True, clock=lambda: now)
     submit_bookings(sf, lines[cut:], source="demo")
     run_worker(engine, settings=settings, agencies=agencies, auto_accept=False, clock=lambda: now)
@@ -148,18 +161,28 @@ def seed_demo(
     return report
 
 
+def _booked_at(line: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(json.loads(line)["booked_at"])
+
+
 def _start_clocks(sf, ori: str, now: dt.datetime) -> None:
     """Report release-eligible times on a few active detainers of ``ori``: one long ago
     (overdue), one about two business days ago (due soon), the others recent."""
     offsets = (dt.timedelta(days=9), dt.timedelta(hours=46), dt.timedelta(hours=3))
     with sf() as s, s.begin():
-        ds = s.scalars(
+        ds = list(s.scalars(
             select(Detainer).where(Detainer.ori == ori, Detainer.state == DetainerState.active,
                                    Detainer.release_eligible_at.is_(None))
-            .order_by(Detainer.id).limit(len(offsets))
-        ).all()  # fmt: skip
-        for d, back in zip(ds, offsets, strict=False):
-            lifecycle.report_release_eligible(s, d.id, at=now - back, actor="police.demo")
+            .order_by(Detainer.issued_at, Detainer.id)
+        ))  # fmt: skip
+        for back in offsets:
+            # the oldest detainer issued before that release-eligible time (never before it)
+            at = now - back
+            d = next((d for d in ds if d.issued_at <= at), None)
+            if d is None:
+                continue
+            ds.remove(d)
+            lifecycle.report_release_eligible(s, d.id, at=at, actor="police.demo")
 
 
 def _safeguard_override(sf, ori: str, now: dt.datetime) -> None:
