@@ -9,14 +9,11 @@ the catalog unusable and the page refuses to render rather than show a half-tran
 from __future__ import annotations
 
 from functools import cache
-from io import BytesIO
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from ..interop.notices import LANGUAGES, catalog_problems, normalize_language
-from .program import LOCALE_DIR, N_
+from ..interop.notices import LANGUAGES, normalize_language
+from .program import LOCALE_DIR, N_, checked_translations
 
 DOMAIN = "securecomm_complaints"
 
@@ -70,16 +67,7 @@ def catalog_path(language: str):
 
 @cache
 def _translations(language: str) -> Translations:
-    path = catalog_path(language)
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=language, domain=DOMAIN)
-    problems = catalog_problems(catalog, MESSAGES)
-    if problems:
-        raise ValueError(f"language: catalog {path.name} ({language}) is not usable: {problems[0]}")
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return checked_translations(catalog_path(language), language, DOMAIN, MESSAGES)
 
 
 def text(language: str) -> dict:

@@ -93,18 +93,23 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / normalize_language(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@cache
-def _translations(language: str) -> Translations:
-    path = catalog_path(language)
+def checked_translations(path: Path, language: str, domain: str, messages) -> Translations:
+    """The Babel translations of ``path``, refused (fail closed) unless every message of
+    ``messages`` is translated and well formed (the notices' own catalog check)."""
     with path.open("rb") as fh:
-        catalog = read_po(fh, locale=language, domain=DOMAIN)
-    problems = catalog_problems(catalog, MESSAGES)
+        catalog = read_po(fh, locale=language, domain=domain)
+    problems = catalog_problems(catalog, messages)
     if problems:
         raise ValueError(f"language: catalog {path.name} ({language}) is not usable: {problems[0]}")
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
+
+
+@cache
+def _translations(language: str) -> Translations:
+    return checked_translations(catalog_path(language), language, DOMAIN, MESSAGES)
 
 
 def describe(pack: Any, language: str, *, suppress_below: int = 10) -> dict[str, Any]:
