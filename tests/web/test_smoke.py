@@ -10,8 +10,8 @@ def test_pages_render_for_each_role(site):
         ("police.demo", "/detainers"),
         ("officer.demo", "/worklist"),
         ("supervisor.demo", "/approvals"),
-        ("crcl.demo", "/worklist"),
-        ("panel.demo", "/worklist"),
+        ("crcl.demo", "/complaints"),
+        ("panel.demo", "/panel"),
         ("admin.demo", "/admin"),
     ):
         c = site.client()

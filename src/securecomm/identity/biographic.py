@@ -35,7 +35,6 @@ names and surnames and combined at random; nothing identifies a real person.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -577,7 +576,9 @@ def train_biographic_model(
     try:
         db = DuckDBAPI(_quiet_connection())
         sdf = db.register(df, dataset_display_name="encounters")
-        linker = Linker(sdf, _settings(), log_level=logging.WARNING)
+        # log_level=None: Splink must not configure logging itself; the CLI keeps library log
+        # lines off the terminal unless --verbose (cli.main._quiet_libraries)
+        linker = Linker(sdf, _settings(), log_level=None)
         linker.training.estimate_probability_two_random_records_match(
             [block_on("first_name", "last_name", "dob_year", "dob_month", "dob_day")], recall=0.7
         )
@@ -640,7 +641,7 @@ class BiographicLinker:
             db = DuckDBAPI(_quiet_connection())
             l_sdf = db.register(left, dataset_display_name="bookings")
             r_sdf = db.register(right, dataset_display_name="encounters")
-            linker = Linker(r_sdf, json.loads(json.dumps(self.model)), log_level=logging.WARNING)
+            linker = Linker(r_sdf, json.loads(json.dumps(self.model)), log_level=None)
             pred = linker.inference.predict_between(
                 l_sdf, r_sdf, threshold_match_probability=thr, warning_mode="never"
             ).as_pandas_dataframe()

@@ -95,7 +95,11 @@ def serve_command(
 
 def _print_users(report) -> None:
     table = Table(title="Demo users (synthetic data only; the passwords are public)")
-    for col in ("user", "role", "password", "scope", "lands on"):
+    # identifiers (user, role) are never cut, whatever the terminal's width: other columns wrap
+    for col, key in (("user", "name"), ("role", "role")):
+        width = max((len(u[key]) for u in report.users), default=len(col))
+        table.add_column(col, no_wrap=True, min_width=max(width, len(col)))
+    for col in ("password", "scope", "lands on"):
         table.add_column(col)
     from .pages import HOME_OF_ROLE
 

@@ -46,8 +46,8 @@ HOME_OF_ROLE = {
     "lea_system": "/",
     "ice_officer": "/worklist",
     "ice_supervisor": "/approvals",
-    "crcl": "/worklist",
-    "panel": "/worklist",
+    "crcl": "/complaints",
+    "panel": "/panel",
     "admin": "/admin",
 }
 
