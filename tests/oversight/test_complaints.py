@@ -220,3 +220,46 @@ def test_outcome_statistics_suppress_small_cells(db):
     # all 14 left "received": Friday..Tuesday with Labor Day = 1 business day + a few hours
     assert stats["median_business_days_in_stage"]["received"] is not None
     assert stats["median_business_days_in_stage"]["acknowledged"] is None
+
+
+def test_audit_verify_data_proves_the_complaint_rows(db):
+    """Issue 9 item 1: complaints, their events and links are audited tables; an edit, a
+    delete or an unlogged insert made directly in the database is detected, and the
+    complainant's identity is not among the digested tables."""
+    from sqlalchemy import text
+
+    from securecomm.store import rowstate
+    from securecomm.store.dataverify import verify_data
+
+    register_users(db)
+    with db.session() as s, s.begin():
+        cid = _file(s).id
+        cm.advance(s, cid, "acknowledged", actor="crcl-1", at=FRIDAY + dt.timedelta(days=1))
+        cm.link(s, cid, "jurisdiction", _any_ori(s), actor="crcl-1",
+                at=FRIDAY + dt.timedelta(days=1, hours=1))  # fmt: skip
+    names = {t.name for t in rowstate.audited_tables()}
+    assert {"complaints", "complaint_events", "complaint_links"} <= names
+    assert "complaint_identities" not in names
+    with db.session() as s:
+        report = verify_data(s)
+        assert report.ok, [str(p) for p in report.problems]
+    # an insider moves the complaint back to "received" and deletes the link
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE complaints SET stage = 'received' WHERE id = :i"), {"i": cid})
+        conn.execute(text("DELETE FROM complaint_links WHERE complaint_id = :i"), {"i": cid})
+    with db.session() as s:
+        found = {(p.table, p.kind) for p in verify_data(s).problems}
+    assert ("complaints", "row_edited") in found
+    assert ("complaint_links", "row_missing") in found
+
+
+def _any_ori(session) -> str:
+    from securecomm.store import repositories as r
+    from securecomm.store.models import Jurisdiction
+
+    ori = session.scalar(select(Jurisdiction.ori).limit(1))
+    if ori is None:
+        ori = "NY0010000"
+        r.upsert_jurisdiction(session, ori, state="NY", timezone="America/New_York",
+                              name="County NY", county_fips="36061")  # fmt: skip
+    return ori

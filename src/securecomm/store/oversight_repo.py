@@ -194,6 +194,7 @@ def add_complaint_event(
     details: dict[str, Any] | None = None,
     audit_event: str,
     breach_stage: str | None = None,
+    extra_rows: Sequence[tuple[str, Any]] = (),
 ) -> ComplaintEvent:
     """One timeline event and its audit entry (``audit_event``), in this transaction."""
     _actor(actor)
@@ -211,6 +212,8 @@ def add_complaint_event(
                  "stage_from": str(stage_from) if stage_from else None,
                  "stage_to": str(stage_to) if stage_to else None, **(details or {})},
         recorded_at=at,
+        # the states this event produced: audit verify --data recomputes them from the tables
+        rows=[("complaints", complaint.id), ("complaint_events", event.id), *extra_rows],
     )  # fmt: skip
     return event
 
@@ -237,10 +240,13 @@ def add_complaint_link(
     )
     if exists is not None:
         return False
-    session.add(ComplaintLink(complaint_id=complaint.id, kind=kind, ref=ref))
+    link = ComplaintLink(complaint_id=complaint.id, kind=kind, ref=ref)
+    session.add(link)
+    session.flush()
     add_complaint_event(
         session, complaint, ComplaintEventType.linked, actor=actor, at=at,
         details={"kind": kind.value, "ref": ref}, audit_event="complaint.linked",
+        extra_rows=[("complaint_links", link.id)],
     )  # fmt: skip
     return True
 
@@ -272,7 +278,7 @@ def record_breach_once(
         session, "complaint.deadline_breached", actor=actor,
         subject={"complaint_id": complaint.id, "complaint_event_id": event.id},
         payload={"stage": stage, "due_at": complaint.stage_due_at.isoformat()},
-        recorded_at=at,
+        recorded_at=at, rows=[("complaint_events", event.id)],
     )  # fmt: skip
     return event
 
@@ -406,7 +412,7 @@ def insert_finding(
         subject={"panel_draw_id": sample.draw_id, "panel_finding_id": row.id},
         payload={"pseudonym": sample.pseudonym, "checklist": checklist,
                  "finding": str(finding), "note_sha256": sha256_text(note)},
-        recorded_at=at,
+        recorded_at=at, rows=[("panel_findings", row.id)],
     )  # fmt: skip
     return row
 
@@ -431,6 +437,6 @@ def insert_response(
         session, "panel.response_recorded", actor=responder,
         subject={"panel_finding_id": finding.id, "panel_response_id": row.id},
         payload={"corrective_action": corrective_action, "response_sha256": sha256_text(response)},
-        recorded_at=at,
+        recorded_at=at, rows=[("panel_responses", row.id)],
     )  # fmt: skip
     return row

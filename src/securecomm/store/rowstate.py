@@ -189,6 +189,14 @@ def _register_defaults() -> None:
         m.User,
         m.UserJurisdiction,
         m.UserArea,
+        # oversight (IV rec. 4, 6). Not complaint_identities: a column digest of a
+        # complainant's name could confirm a guessed name; the entry logs its SHA-256 only
+        # when filed, and the identity is read by CRCL alone.
+        m.Complaint,
+        m.ComplaintEvent,
+        m.ComplaintLink,
+        m.PanelFindingRecord,
+        m.PanelResponse,
     ):
         register(model)
 
