@@ -129,14 +129,13 @@ def _span(delta: timedelta) -> str:
 
 
 def _detainer_zone(session, detainer_id: int) -> str:
-    from ..store.models import Detainer, Jurisdiction
-    from .lifecycle import DetainerNotFoundError
+    from ..store.models import Detainer
+    from .lifecycle import DetainerNotFoundError, facility_zone
 
     d = session.get(Detainer, detainer_id)
     if d is None:
         raise DetainerNotFoundError(f"detainer {detainer_id} does not exist")
-    jurisdiction = session.get(Jurisdiction, d.ori)
-    return jurisdiction.timezone if jurisdiction is not None else "UTC"
+    return facility_zone(session, d.ori)
 
 
 def _detainer_row(d, zone: ZoneInfo | None, now: datetime | None = None) -> dict[str, Any]:
@@ -410,8 +409,8 @@ def disposition_command(
 ) -> None:  # fmt: skip
     """Record a charge disposition: a conviction activates a conditional detainer, a
     dismissal or acquittal lapses it."""
-    from ..store.models import CaseRecord, Jurisdiction
-    from .lifecycle import CaseNotFoundError, record_disposition
+    from ..store.models import CaseRecord
+    from .lifecycle import CaseNotFoundError, facility_zone, record_disposition
 
     if disposition not in ("convicted", "dismissed", "acquitted"):
         fail(f"--disposition: {disposition!r} is not convicted, dismissed or acquitted")
@@ -422,8 +421,7 @@ def disposition_command(
         case = session.get(CaseRecord, case_id)
         if case is None:
             raise CaseNotFoundError(f"case {case_id!r} does not exist")
-        jurisdiction = session.get(Jurisdiction, case.ori)
-        when = _local_time(at, jurisdiction.timezone if jurisdiction else "UTC", "--at")
+        when = _local_time(at, facility_zone(session, case.ori), "--at")
         changed = record_disposition(
             session, case_id=case_id, charge_index=charge, disposition=disposition, at=when,
             actor=actor,

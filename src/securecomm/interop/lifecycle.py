@@ -325,6 +325,13 @@ def _release_event(session: Session, d: Detainer) -> DetainerEvent | None:
     return None
 
 
+def facility_zone(session: Session, ori: str) -> str:
+    """The time-zone key of the facility of ``ori`` in which release times are given and the
+    hold clock runs (8 CFR 287.7(d)); an unknown jurisdiction or zone is an error, never a
+    fall-back to UTC. The one lookup every front end (CLI, web pages, API) uses."""
+    return _zone(session, ori, "facility_zone").key
+
+
 def _zone(session: Session, ori: str, transition: str) -> ZoneInfo:
     jurisdiction = session.get(Jurisdiction, ori)
     if jurisdiction is None:

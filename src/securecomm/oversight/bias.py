@@ -57,7 +57,7 @@ from securecomm.synth.params import (
     ParamsError,
     _int,
     _prob,
-    parse_params,
+    load_params,
 )
 
 from .arrest_counts import ETHNICITIES, MINOR_CLASSES, OFFENSE_CLASSES, ArrestInputError
@@ -104,14 +104,8 @@ BIAS_SPEC = {
 
 
 def load_bias_params(path: str | Path | None = None) -> Params:
-    p = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{p}: cannot read: {exc}") from None
-    params = parse_params(text, str(p), spec=BIAS_SPEC)
-    params.path = p
-    return params
+    """Load and validate the monitor parameters (the packaged file by default)."""
+    return load_params(path, default=DEFAULT_PATH, spec=BIAS_SPEC)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ from .params import (
     _positive,
     _positive_or_zero,
     load_params,
-    parse_params,
 )
 
 __all__ = [
@@ -103,14 +102,7 @@ ARREST_SPEC = {
 
 def load_arrest_params(path: str | Path | None = None) -> Params:
     """Load and validate arrest_params.yaml (the packaged one by default)."""
-    p = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{p}: cannot read: {exc}") from None
-    params = parse_params(text, str(p), spec=ARREST_SPEC)
-    params.path = p
-    return params
+    return load_params(path, default=DEFAULT_PATH, spec=ARREST_SPEC)
 
 
 def parse_inject(items: list[str] | tuple[str, ...]) -> dict[str, float]:

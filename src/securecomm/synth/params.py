@@ -370,9 +370,16 @@ def validate_document(
     return Params(meta, None)
 
 
-def load_params(path: str | Path | None = None) -> Params:
-    """Load and validate nation_params.yaml (the packaged one by default)."""
-    p = Path(path) if path is not None else DEFAULT_PATH
+def load_params(
+    path: str | Path | None = None,
+    *,
+    default: Path = DEFAULT_PATH,
+    spec: dict[str, Callable[[str, Any], Any]] | None = None,
+) -> Params:
+    """Load and validate a parameter file: ``path``, or the packaged ``default``
+    (nation_params.yaml); ``spec`` as for :func:`parse_params` (other generators and the bias
+    monitor pass their own). The size limit is checked before the file is read."""
+    p = Path(path) if path is not None else default
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
@@ -380,6 +387,6 @@ def load_params(path: str | Path | None = None) -> Params:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ParamsError(f"{p}: cannot read: {exc}") from None
-    params = parse_params(text, str(p))
+    params = parse_params(text, str(p), spec)
     params.path = p
     return params

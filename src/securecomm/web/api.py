@@ -107,8 +107,7 @@ def _local_time(text: str | None, timezone: str, field: str) -> dt.datetime:
 
 
 def _zone_of(session, ori: str) -> str:
-    j = session.get(Jurisdiction, ori)
-    return j.timezone if j is not None else "UTC"
+    return lifecycle.facility_zone(session, ori)
 
 
 # --------------------------------------------------------------------------- auth

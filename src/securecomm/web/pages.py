@@ -16,7 +16,6 @@ from ..interop import field_office, intake, lifecycle, queries
 from ..interop.notices import LANGUAGES
 from ..law.detainer_clock import DetainerClockError, parse_release_time
 from ..law.schema import Action
-from ..store.models import Jurisdiction
 from . import auth, public
 from .api import CaseId, ChargeIndex, DetainerId
 from .app import gate
@@ -244,9 +243,8 @@ def release_eligible_form(
             raise HTTPException(
                 404, detail={"field": "detainer_id", "message": "no such detainer in your scope"}
             )
-        j = s.get(Jurisdiction, d.ori)
         try:
-            when = parse_release_time(at, j.timezone if j else "UTC")
+            when = parse_release_time(at, lifecycle.facility_zone(s, d.ori))
         except DetainerClockError as exc:
             raise HTTPException(422, detail={"field": "at", "message": str(exc)}) from None
         lifecycle.report_release_eligible(s, d.id, at=when, actor=caller.name)
@@ -290,9 +288,9 @@ def disposition_form(
             raise HTTPException(
                 404, detail={"field": "case_id", "message": "no such case in your scope"}
             )
-        j = s.get(Jurisdiction, case.ori)
         try:
-            when = parse_release_time(at, j.timezone if j else "UTC") if at else _now()
+            zone = lifecycle.facility_zone(s, case.ori)
+            when = parse_release_time(at, zone) if at else _now()
         except DetainerClockError as exc:
             raise HTTPException(422, detail={"field": "at", "message": str(exc)}) from None
         lifecycle.record_disposition(s, case_id=case_id, charge_index=charge_index,
